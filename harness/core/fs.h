@@ -1,0 +1,56 @@
+// Small file-system helpers with the error convention of polyarch (no exceptions).
+#ifndef POLYARCH_HARNESS_CORE_FS_H_
+#define POLYARCH_HARNESS_CORE_FS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "harness/core/status.h"
+
+namespace polyarch {
+
+// The whole file; ResourceExhausted when it is larger than `limit`.
+Result<std::string> ReadFile(const std::string& path, size_t limit = 64 * 1024 * 1024);
+// At most the first `n` bytes.
+Result<std::string> ReadFilePrefix(const std::string& path, size_t n);
+
+// Writes through a temporary file in the same directory, fsyncs it, renames it over `path`
+// and fsyncs the directory: a reader sees the old content or the new, never a torn file, and
+// a full disk leaves the old file in place.
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
+
+// mkdir -p with `mode` for the directories it creates.
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// Removes a tree without ever crossing into another file system: a mount left under it
+// (a container rootfs, an overlay) is reported, not emptied.
+Status RemoveTree(const std::string& path);
+
+bool PathExists(const std::string& path);
+
+// Lines of /proc/self/mountinfo whose mount point is `path` or below it.
+Result<std::vector<std::string>> MountsUnder(const std::string& path);
+
+// A directory created with mkdtemp under `parent` (default: $TMPDIR or /tmp), removed with
+// RemoveTree when the object dies unless Keep() was called.
+class TempDir {
+ public:
+  static Result<TempDir> Create(const std::string& prefix, const std::string& parent = "");
+  TempDir(TempDir&& other) noexcept;
+  TempDir& operator=(TempDir&& other) noexcept;
+  ~TempDir();
+
+  const std::string& path() const { return path_; }
+  void Keep() { keep_ = true; }
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  bool keep_ = false;
+};
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_CORE_FS_H_

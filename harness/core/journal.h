@@ -1,0 +1,54 @@
+// The ownership journal: what polyarch created, written down before it is created.
+//
+// A journal is an append-only JSON Lines file. `Add` is appended and fsynced before the side
+// effect it describes; `Remove` is appended after the side effect is undone. Replaying the
+// file gives the live set: everything polyarch may have created and not yet removed. Cleanup
+// works from that set only, never from a broad sweep of the host. A torn last line (a crash
+// mid-append) is skipped on replay; concurrent polyarch processes serialize on a lock file.
+#ifndef POLYARCH_HARNESS_CORE_JOURNAL_H_
+#define POLYARCH_HARNESS_CORE_JOURNAL_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/core/status.h"
+
+namespace polyarch {
+
+struct JournalRecord {
+  std::string kind;  // "binfmt", "container", "mount", ...
+  std::string key;   // unique within kind
+  nlohmann::json data = nlohmann::json::object();
+};
+
+class Journal {
+ public:
+  // Creates the parent directory (mode 0700) when missing; the file is created on first Add.
+  static Result<Journal> Open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+
+  Status Add(const JournalRecord& record);
+  Status Remove(std::string_view kind, std::string_view key);
+
+  // The live records, in the order they were added; a key added twice keeps its last data.
+  Result<std::vector<JournalRecord>> Live() const;
+  Result<std::vector<JournalRecord>> Live(std::string_view kind) const;
+
+  // Rewrites the file to hold only the live records (atomically).
+  Status Compact();
+
+ private:
+  explicit Journal(std::string path) : path_(std::move(path)) {}
+  Status Append(const nlohmann::json& line);
+  Result<std::vector<JournalRecord>> LiveLocked() const;
+
+  std::string path_;
+};
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_CORE_JOURNAL_H_

@@ -1,0 +1,28 @@
+// The OCI runtime-spec config.json polyarch gives runtimes: the least a container needs to
+// run a static program (its own pid, mount, ipc, uts and network namespaces, /proc, a small
+// /dev), no capabilities, no privileges, no host network.
+#ifndef POLYARCH_HARNESS_CORE_OCI_SPEC_H_
+#define POLYARCH_HARNESS_CORE_OCI_SPEC_H_
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace polyarch {
+
+struct OciSpecOptions {
+  std::vector<std::string> args;
+  std::vector<std::string> env = {"PATH=/bin:/sbin:/usr/bin:/usr/sbin:/"};
+  std::string cwd = "/";
+  std::string rootfs = "rootfs";  // relative to the bundle
+  bool readonly_root = false;
+  std::string hostname = "polyarch";
+  std::string cgroups_path;  // "" lets the runtime choose
+};
+
+nlohmann::json MakeOciSpec(const OciSpecOptions& options);
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_CORE_OCI_SPEC_H_
