@@ -1,0 +1,198 @@
+#include "harness/host/facts.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+#include <thread>
+
+#include "harness/core/fs.h"
+#include "harness/core/subprocess.h"
+
+namespace polyarch {
+namespace {
+
+std::vector<std::string> Split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+void AddUnique(std::vector<std::string>& v, const std::string& s) {
+  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+}  // namespace
+
+KernelVersion ParseKernelRelease(std::string_view release) {
+  KernelVersion k;
+  k.release = std::string(release);
+  int* parts[] = {&k.major, &k.minor, &k.patch};
+  size_t i = 0;
+  for (int* p : parts) {
+    if (i >= release.size() || !std::isdigit(static_cast<unsigned char>(release[i]))) break;
+    while (i < release.size() && std::isdigit(static_cast<unsigned char>(release[i]))) {
+      *p = *p * 10 + (release[i] - '0');
+      ++i;
+    }
+    if (i < release.size() && release[i] == '.') ++i;
+  }
+  return k;
+}
+
+std::string_view CgroupModeName(CgroupMode m) {
+  switch (m) {
+    case CgroupMode::kNone:
+      return "none";
+    case CgroupMode::kV1:
+      return "v1";
+    case CgroupMode::kV2:
+      return "v2";
+    case CgroupMode::kHybrid:
+      return "hybrid";
+  }
+  return "none";
+}
+
+bool CgroupLayout::Has(std::string_view c) const {
+  auto in = [&](const std::vector<std::string>& v) {
+    return std::find(v.begin(), v.end(), c) != v.end();
+  };
+  return in(v1_controllers) || in(v2_controllers);
+}
+
+CgroupLayout ParseCgroupLayout(std::string_view mountinfo, std::string_view v2_controllers,
+                               std::string_view proc_cgroups) {
+  CgroupLayout l;
+  bool v1 = false;
+  std::istringstream in{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options [optional...] - fstype source super-options
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream left(line.substr(0, dash));
+    std::string id, parent, dev, root, mount_point;
+    left >> id >> parent >> dev >> root >> mount_point;
+    std::istringstream right(line.substr(dash + 3));
+    std::string fstype, source, super;
+    right >> fstype >> source >> super;
+    if (fstype == "cgroup2") {
+      if (l.v2_mount.empty()) l.v2_mount = mount_point;
+    } else if (fstype == "cgroup") {
+      v1 = true;
+      for (const auto& opt : Split(super, ',')) {
+        if (opt == "rw" || opt == "ro" || opt.find('=') != std::string::npos) continue;
+        AddUnique(l.v1_controllers, opt);
+      }
+    }
+  }
+  for (const auto& c : Split(std::string(v2_controllers), ' ')) {
+    std::string t = c;
+    t.erase(std::remove(t.begin(), t.end(), '\n'), t.end());
+    if (!t.empty()) AddUnique(l.v2_controllers, t);
+  }
+  std::istringstream pc{std::string(proc_cgroups)};
+  while (std::getline(pc, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream f(line);
+    std::string name;
+    int hierarchy = 0, num = 0, enabled = 0;
+    f >> name >> hierarchy >> num >> enabled;
+    if (enabled) AddUnique(l.kernel_controllers, name);
+  }
+  if (!l.v2_mount.empty() && v1) {
+    l.mode = CgroupMode::kHybrid;
+  } else if (!l.v2_mount.empty()) {
+    l.mode = CgroupMode::kV2;
+  } else if (v1) {
+    l.mode = CgroupMode::kV1;
+  }
+  return l;
+}
+
+Result<CgroupLayout> DetectCgroupLayout() {
+  PA_ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::string proc_cgroups = ReadFile("/proc/cgroups").ok() ? *ReadFile("/proc/cgroups") : "";
+  CgroupLayout first = ParseCgroupLayout(mountinfo, "", proc_cgroups);
+  std::string controllers;
+  if (!first.v2_mount.empty()) {
+    auto c = ReadFile(first.v2_mount + "/cgroup.controllers");
+    if (c.ok()) controllers = *c;
+  }
+  return ParseCgroupLayout(mountinfo, controllers, proc_cgroups);
+}
+
+HostFacts CollectHostFacts() {
+  HostFacts f;
+  struct utsname u {};
+  if (::uname(&u) == 0) {
+    f.hostname = u.nodename;
+    f.kernel = ParseKernelRelease(u.release);
+    f.machine = u.machine;
+  }
+  if (auto cpuinfo = ReadFile("/proc/cpuinfo"); cpuinfo.ok()) {
+    std::istringstream in(*cpuinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("model name", 0) == 0) {
+        auto colon = line.find(':');
+        if (colon != std::string::npos) f.cpu_model = line.substr(colon + 2);
+        break;
+      }
+    }
+  }
+  f.cpus = static_cast<int>(std::thread::hardware_concurrency());
+  if (auto l = DetectCgroupLayout(); l.ok()) f.cgroups = *l;
+  return f;
+}
+
+std::string ExtractVersion(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) continue;
+    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_')) {
+      continue;
+    }
+    size_t j = i;
+    bool dot = false;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j])) &&
+           text[j] != ',' && text[j] != ')') {
+      if (text[j] == '.') dot = true;
+      ++j;
+    }
+    if (dot) return std::string(text.substr(i, j - i));
+  }
+  return "";
+}
+
+ToolVersion ProbeToolVersion(const std::string& program, const std::string& version_flag) {
+  ToolVersion t;
+  t.program = program;
+  auto path = FindProgram(program);
+  if (!path.ok()) {
+    t.status = path.status();
+    return t;
+  }
+  t.path = *path;
+  auto r = RunProcess({*path, version_flag}, std::chrono::seconds(10));
+  if (!r.ok()) {
+    t.status = r.status();
+    return t;
+  }
+  std::string text = r->out.Text();
+  if (text.empty()) text = r->err.Text();
+  t.line = text.substr(0, text.find('\n'));
+  t.version = ExtractVersion(t.line);
+  if (!r->success()) t.status = Unavailable(program + " " + version_flag + ": " + r->Describe());
+  return t;
+}
+
+}  // namespace polyarch
