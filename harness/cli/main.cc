@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddDoctorCommand(app, global, exit_code);
   AddBinfmtCommand(app, global, exit_code);
+  AddImagesCommand(app, global, exit_code);
 
   app.parse_complete_callback([&] {
     if (global.verbose) SetLogLevel(LogLevel::kDebug);
