@@ -1,0 +1,226 @@
+#include "harness/daemons/dockerd_daemon.h"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/core/fs.h"
+#include "harness/core/log.h"
+#include "harness/daemons/unix_http.h"
+
+namespace polyarch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Fixed by dockerd 20.10 (daemon/daemon_linux.go: getPluginExecRoot), not by --exec-root.
+constexpr char kRunDocker[] = "/run/docker";
+constexpr char kPluginExecRoot[] = "/run/docker/plugins";
+
+milliseconds Remaining(Clock::time_point deadline, milliseconds floor, milliseconds cap) {
+  auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+  return std::clamp(left, floor, cap);
+}
+
+std::string Snippet(std::string_view s) {
+  std::string out(s.substr(0, 120));
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
+std::string StringField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::string& dir,
+                                     const std::string& containerd_address,
+                                     const DockerdOptions& options) {
+  std::vector<std::string> argv = {
+      dockerd,
+      "--config-file",
+      dir + "/daemon.json",
+      "--data-root",
+      dir + "/data",
+      "--exec-root",
+      dir + "/exec",
+      "--pidfile",
+      dir + "/dockerd.pid",
+      "--host",
+      "unix://" + dir + "/docker.sock",
+      "--containerd",
+      containerd_address,
+      "--storage-driver",
+      options.storage_driver,
+      "--log-level",
+      options.log_level,
+      "--shutdown-timeout",
+      std::to_string(options.shutdown_timeout.count()),
+      // No network but unix sockets, and no change to the host's network configuration.
+      "--bridge=none",
+      "--iptables=false",
+      "--ip6tables=false",
+      "--ip-masq=false",
+      "--ip-forward=false",
+      "--userland-proxy=false",
+  };
+  argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+  return argv;
+}
+
+Result<DockerVersion> ParseDockerVersion(std::string_view json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument("GET /version did not return a JSON object: '" + Snippet(json) + "'");
+  }
+  DockerVersion v;
+  v.version = StringField(j, "Version");
+  v.api_version = StringField(j, "ApiVersion");
+  v.min_api_version = StringField(j, "MinAPIVersion");
+  if (v.version.empty() || v.api_version.empty()) {
+    return InvalidArgument("GET /version lacks Version or ApiVersion: '" + Snippet(json) + "'");
+  }
+  return v;
+}
+
+bool ApiVersionAtLeast(std::string_view version, std::string_view minimum) {
+  auto next = [](std::string_view& s) {
+    int n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc()) n = 0;
+    size_t used = static_cast<size_t>(p - s.data());
+    s.remove_prefix(std::min(s.size(), used + 1));  // the number and its '.'
+    return n;
+  };
+  while (!version.empty() || !minimum.empty()) {
+    int a = next(version);
+    int b = next(minimum);
+    if (a != b) return a > b;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions& options,
+                                                            const std::string& containerd_address) {
+  using daemons_internal::DaemonProcess;
+  std::string run_dir = options.run_dir;
+  while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.pop_back();
+  if (run_dir.empty() || run_dir[0] != '/') {
+    return InvalidArgument("the dockerd run directory must be an absolute path, got '" +
+                           options.run_dir + "'");
+  }
+  auto dockerd = FindProgram(options.dockerd_path);
+  if (!dockerd.ok()) {
+    return dockerd.status().WithContext("dockerd is needed (install the docker.io package)");
+  }
+  // dockerd waits a long time for a containerd that is not there; say so at once instead.
+  if (Status s = CheckUnixSocketAccepts(containerd_address, milliseconds(1000)); !s.ok()) {
+    return FailedPrecondition("dockerd needs containerd, which does not answer at " +
+                              containerd_address + " (" + s.message() + ")");
+  }
+
+  std::unique_ptr<DockerdDaemon> d(new DockerdDaemon());
+  d->dir_ = run_dir + "/dockerd";
+  d->address_ = d->dir_ + "/docker.sock";
+  d->data_root_ = d->dir_ + "/data";
+  d->exec_root_ = d->dir_ + "/exec";
+  d->containerd_address_ = containerd_address;
+  // dockerd binds <exec-root>/libnetwork/<12 hex>.sock: fail here rather than deep inside it.
+  const std::string longest_socket = d->exec_root_ + "/libnetwork/0123456789ab.sock";
+  if (longest_socket.size() > sizeof(sockaddr_un::sun_path) - 1) {
+    return InvalidArgument("run directory " + run_dir + " is too long: dockerd would bind " +
+                           longest_socket + ", longer than a unix socket path may be");
+  }
+  PA_RETURN_IF_ERROR(daemons_internal::MakePrivateDir(d->dir_));
+  PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(d->address_));
+  // A private configuration file: /etc/docker/daemon.json is never read. The trust key can
+  // only be moved here (there is no such flag), or dockerd writes /etc/docker/key.json.
+  nlohmann::json config = {{"deprecated-key-path", d->dir_ + "/key.json"}};
+  PA_RETURN_IF_ERROR(WriteFileAtomic(d->dir_ + "/daemon.json", config.dump(2) + "\n", 0600));
+  d->created_run_docker_ = !PathExists(kRunDocker);
+  d->created_plugins_dir_ = !PathExists(kPluginExecRoot);
+
+  DaemonProcess::Spec spec;
+  spec.name = "dockerd";
+  spec.dir = d->dir_;
+  spec.log_path = d->dir_ + "/dockerd.log";
+  spec.argv = DockerdArgs(*dockerd, d->dir_, containerd_address, options);
+  spec.pid_files = {d->dir_ + "/dockerd.pid"};
+  spec.socket_trees = {d->exec_root_};
+  spec.journal = options.journal;
+  PA_ASSIGN_OR_RETURN(d->process_, DaemonProcess::Spawn(std::move(spec)));
+
+  DockerdDaemon* self = d.get();
+  auto probe = [self](Clock::time_point deadline) -> Status {
+    if (!PathExists(self->address_)) return Unavailable("no socket " + self->address_ + " yet");
+    PA_ASSIGN_OR_RETURN(HttpResponse ping, UnixHttpRequest(self->address_, "GET", "/_ping", "",
+                                                           Remaining(deadline, milliseconds(100),
+                                                                     milliseconds(2000))));
+    if (ping.status != 200 || ping.body != "OK") {
+      return Unavailable("GET /_ping answered " + std::to_string(ping.status) + " '" +
+                         Snippet(ping.body) + "'");
+    }
+    PA_ASSIGN_OR_RETURN(HttpResponse version, UnixHttpRequest(self->address_, "GET", "/version", "",
+                                                              Remaining(deadline, milliseconds(100),
+                                                                        milliseconds(5000))));
+    if (version.status != 200) {
+      return Unavailable("GET /version answered " + std::to_string(version.status) + " '" +
+                         Snippet(version.body) + "'");
+    }
+    PA_ASSIGN_OR_RETURN(self->version_, ParseDockerVersion(version.body));
+    return Status::Ok();
+  };
+  Status ready = d->process_->WaitReady(options.start_timeout, probe);
+  if (!ready.ok()) {
+    Status stopped = d->Stop(std::chrono::seconds(2));
+    if (!stopped.ok()) {
+      PA_LOG(kWarning) << "after a failed start: " << stopped.ToString();
+    }
+    return ready.WithContext("start dockerd");
+  }
+  // dockerd makes its socket 0660 for the "docker" group; only root may use polyarch's.
+  if (::chmod(d->address_.c_str(), 0600) != 0) {
+    return ErrnoStatus(errno, "chmod 0600 " + d->address_);
+  }
+  PA_LOG(kInfo) << "dockerd " << d->version_.version << " (API " << d->version_.api_version
+                << ") ready on " << d->address_ << " (pid " << d->pid() << ")";
+  return d;
+}
+
+DockerdDaemon::~DockerdDaemon() {
+  if (process_ && !process_->stopped()) {
+    Status s = Stop();
+    if (!s.ok()) {
+      PA_LOG(kWarning) << s.ToString();
+    }
+  }
+}
+
+Status DockerdDaemon::Stop(milliseconds grace) {
+  auto after_exit = [this]() -> Status {
+    // Only what this start created, and only when empty: another dockerd may use it.
+    if (created_plugins_dir_ && ::rmdir(kPluginExecRoot) != 0 && errno != ENOENT &&
+        errno != ENOTEMPTY && errno != EEXIST) {
+      return ErrnoStatus(errno, std::string("rmdir ") + kPluginExecRoot);
+    }
+    if (created_run_docker_ && ::rmdir(kRunDocker) != 0 && errno != ENOENT && errno != ENOTEMPTY &&
+        errno != EEXIST) {
+      return ErrnoStatus(errno, std::string("rmdir ") + kRunDocker);
+    }
+    return Status::Ok();
+  };
+  return process_->Stop(grace, after_exit).WithContext("stop dockerd (" + dir_ + ")");
+}
+
+}  // namespace polyarch

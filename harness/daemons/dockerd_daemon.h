@@ -1,0 +1,106 @@
+// polyarch's private dockerd, on top of polyarch's own containerd.
+//
+// Everything it writes lives in <run_dir>/dockerd (mode 0700): daemon.json (private, so
+// /etc/docker/daemon.json is never read), key.json (else dockerd 20.10 writes
+// /etc/docker/key.json), data/ (--data-root), exec/ (--exec-root), docker.sock (0600),
+// dockerd.pid, dockerd.log. Networking is off: no default bridge (it would claim
+// 172.17.0.0/16), no iptables or ip6tables rules, no IP masquerading, no ip_forward change,
+// no userland proxy; containers use network mode "none". The one path dockerd 20.10 fixes
+// outside the run directory is /run/docker/plugins (its plugin exec root, hard-coded);
+// polyarch removes it after the stop when this start created it and it is empty.
+#ifndef POLYARCH_HARNESS_DAEMONS_DOCKERD_DAEMON_H_
+#define POLYARCH_HARNESS_DAEMONS_DOCKERD_DAEMON_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/daemons/containerd_daemon.h"
+
+namespace polyarch {
+
+struct DockerdOptions {
+  std::string run_dir;  // absolute; the daemon lives in <run_dir>/dockerd
+  std::chrono::milliseconds start_timeout{std::chrono::seconds(30)};
+  std::string dockerd_path = "dockerd";  // looked up in PATH unless it has a '/'
+  std::string storage_driver = "overlay2";
+  std::string log_level = "info";
+  // dockerd's own --shutdown-timeout (how long it waits for containers on SIGTERM): kept
+  // below Stop's default grace so dockerd, not SIGKILL, ends its containers.
+  std::chrono::seconds shutdown_timeout{5};
+  std::vector<std::string> extra_args;  // appended to the command line (tests: a bad flag)
+  Journal* journal = nullptr;           // optional: the daemon is recorded before it starts
+};
+
+// What GET /version reports.
+struct DockerVersion {
+  std::string version;          // "20.10.24+dfsg1"
+  std::string api_version;      // "1.41"
+  std::string min_api_version;  // "1.12"
+};
+
+class DockerdDaemon {
+ public:
+  // Starts dockerd against the containerd listening on `containerd_address` and waits until
+  // GET /_ping answers 200 "OK". On failure nothing is left running and the error quotes
+  // the daemon's log.
+  static Result<std::unique_ptr<DockerdDaemon>> Start(const DockerdOptions& options,
+                                                      const std::string& containerd_address);
+
+  ~DockerdDaemon();  // Stop() with the default grace if still running
+  DockerdDaemon(const DockerdDaemon&) = delete;
+  DockerdDaemon& operator=(const DockerdDaemon&) = delete;
+
+  const std::string& address() const { return address_; }  // .../dockerd/docker.sock
+  const std::string& dir() const { return dir_; }
+  const std::string& data_root() const { return data_root_; }
+  const std::string& exec_root() const { return exec_root_; }
+  const std::string& log_path() const { return process_->log_path(); }
+  const std::string& containerd_address() const { return containerd_address_; }
+  Endpoint endpoint() const { return {address_, true}; }
+  const DockerVersion& version() const { return version_; }
+  pid_t pid() const { return process_->pid(); }
+
+  // False once the daemon has exited, whether stopped or on its own.
+  bool Alive() { return process_->Alive(); }
+  // How it exited; nullopt while it runs.
+  std::optional<ProcessResult> ExitResult() { return process_->ExitResult(); }
+
+  // TERM, up to `grace`, KILL; then unmounts what is left under dir() (dockerd bind-mounts
+  // its data root onto itself) and removes sockets and the pid file. Ok when nothing is left.
+  Status Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+  std::string LogTail(size_t lines = kDaemonLogTailLines) const { return process_->LogTail(lines); }
+
+ private:
+  DockerdDaemon() = default;
+
+  std::string dir_;
+  std::string address_;
+  std::string data_root_;
+  std::string exec_root_;
+  std::string containerd_address_;
+  DockerVersion version_;
+  // /run/docker and /run/docker/plugins did not exist before this start.
+  bool created_run_docker_ = false;
+  bool created_plugins_dir_ = false;
+  std::unique_ptr<daemons_internal::DaemonProcess> process_;
+};
+
+// The full dockerd command line for a daemon in `dir` (exposed for tests and reports).
+std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::string& dir,
+                                     const std::string& containerd_address,
+                                     const DockerdOptions& options);
+
+// Parses the JSON of GET /version; InvalidArgument when it is not JSON or lacks Version or
+// ApiVersion. Never throws.
+Result<DockerVersion> ParseDockerVersion(std::string_view json);
+
+// "1.41" >= "1.40": compares dotted API versions numerically.
+bool ApiVersionAtLeast(std::string_view version, std::string_view minimum);
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_DAEMONS_DOCKERD_DAEMON_H_
