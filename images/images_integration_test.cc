@@ -8,6 +8,9 @@
 #include "cli_runner.h"
 #include "harness/core/fs.h"
 #include "harness/core/subprocess.h"
+#include "harness/daemons/containerd_daemon.h"
+#include "harness/daemons/dockerd_daemon.h"
+#include "harness/daemons/unix_http.h"
 #include "images/builder.h"
 
 namespace polyarch {
@@ -125,6 +128,75 @@ TEST_F(ImagesIntegrationTest, AWrongArchProbeIsRefusedWithExitTwo) {
                         "--probe-dir", probes, "--out", dir_->path() + "/bad"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.Text().find("filed under arm"), std::string::npos) << r.err.Text();
+}
+
+TEST_F(ImagesIntegrationTest, MultiArchIndexImportsIntoARealContainerdWithEveryPlatform) {
+  ContainerdOptions o;
+  o.run_dir = dir_->path() + "/containerd-run";
+  auto containerd = ContainerdDaemon::Start(o);
+  ASSERT_TRUE(containerd.ok()) << containerd.status().ToString();
+  const std::string ns = "polyarch-images-itest";
+  auto import = RunProcess({"ctr", "--address", (*containerd)->address(), "-n", ns, "images",
+                            "import", "--all-platforms", "--no-unpack",
+                            (*built_)["oci_archive"].get<std::string>()},
+                           std::chrono::seconds(120));
+  ASSERT_TRUE(import.ok());
+  ASSERT_TRUE(import->success()) << import->Describe() << import->err.Text();
+  auto ls = RunProcess({"ctr", "--address", (*containerd)->address(), "-n", ns, "images", "ls"},
+                       std::chrono::seconds(30));
+  ASSERT_TRUE(ls.ok() && ls->success());
+  std::string listing = ls->out.Text();
+  EXPECT_NE(listing.find("polyarch.local/test:all"), std::string::npos) << listing;
+  EXPECT_NE(listing.find((*built_)["index"]["digest"].get<std::string>()), std::string::npos)
+      << listing;
+  for (const auto& img : (*built_)["images"]) {
+    EXPECT_NE(listing.find(img["platform"].get<std::string>()), std::string::npos)
+        << img["platform"] << " missing from: " << listing;
+  }
+  EXPECT_TRUE((*containerd)->Stop().ok());
+}
+
+TEST_F(ImagesIntegrationTest, ForeignDockerArchiveLoadsIntoARealDockerdWithItsArchitecture) {
+  ContainerdOptions co;
+  co.run_dir = dir_->path() + "/docker-run";
+  auto containerd = ContainerdDaemon::Start(co);
+  ASSERT_TRUE(containerd.ok()) << containerd.status().ToString();
+  DockerdOptions o;
+  o.run_dir = dir_->path() + "/docker-run";
+  auto dockerd = DockerdDaemon::Start(o, (*containerd)->address());
+  ASSERT_TRUE(dockerd.ok()) << dockerd.status().ToString();
+  for (const char* arch : {"s390x", "arm"}) {
+    SCOPED_TRACE(arch);
+    const json* img = nullptr;
+    for (const auto& i : (*built_)["images"]) {
+      if (i["arch"] == arch) img = &i;
+    }
+    ASSERT_NE(img, nullptr);
+    auto archive = ReadFile((*img)["docker_archive"]["path"].get<std::string>(), 64 << 20);
+    ASSERT_TRUE(archive.ok());
+    // What `docker load` sends.
+    auto load = UnixHttpRequest((*dockerd)->address(), "POST", "/v1.41/images/load?quiet=1",
+                                *archive, std::chrono::seconds(120), "application/x-tar");
+    ASSERT_TRUE(load.ok()) << load.status().ToString();
+    ASSERT_EQ(load->status, 200) << load->body;
+    // What `docker image inspect` reads.
+    auto inspect = UnixHttpRequest((*dockerd)->address(), "GET",
+                                   "/v1.41/images/" + (*img)["reference"].get<std::string>() + "/json",
+                                   "", std::chrono::seconds(30));
+    ASSERT_TRUE(inspect.ok());
+    ASSERT_EQ(inspect->status, 200) << inspect->body;
+    json j = json::parse(inspect->body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded());
+    auto expect = LookupArch(arch);
+    EXPECT_EQ(j["Architecture"], (*expect)->oci_arch);
+    EXPECT_EQ(j["Os"], "linux");
+    if (!(*expect)->oci_variant.empty()) {
+      EXPECT_EQ(j["Variant"], (*expect)->oci_variant);
+    }
+    EXPECT_EQ(j["Id"], (*img)["config"]["digest"]);
+  }
+  EXPECT_TRUE((*dockerd)->Stop().ok());
+  EXPECT_TRUE((*containerd)->Stop().ok());
 }
 
 }  // namespace
