@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every dependency, builds, and runs polyarch's main job on its defaults: check the
 # host, register the QEMU emulators for every architecture, and show what is registered and
-# proven. This is the README's first command.
+# proven, then build the per-arch images. This is the README's first command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +13,5 @@ cmake --build --preset default
 ./build/polyarch doctor || echo "main: doctor found problems (see above); continuing"
 ./build/polyarch binfmt install --arch all
 ./build/polyarch binfmt status
+./build/polyarch images build
+./build/polyarch images list
