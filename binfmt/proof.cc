@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/core/fs.h"
+#include "harness/core/reaper.h"
 #include "harness/core/subprocess.h"
 
 namespace polyarch {
@@ -193,7 +194,7 @@ ProofResult ProveInEmptyRoot(const ArchInfo& arch, const std::string& work_dir) 
   }
   const std::string root = dir->path();
   auto start = Clock::now();
-  pid_t pid = ::fork();
+  pid_t pid = Reaper::Instance().ForkOwned();
   if (pid < 0) {
     r.detail = ErrnoStatus(errno, "fork").ToString();
     ::close(err_pipe[0]);
@@ -232,6 +233,7 @@ ProofResult ProveInEmptyRoot(const ArchInfo& arch, const std::string& work_dir) 
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
   }
+  Reaper::Instance().NoteReaped(pid);
   int child_errno = 0;
   bool exec_failed = ::read(err_pipe[0], &child_errno, sizeof child_errno) == sizeof child_errno;
   ::close(err_pipe[0]);

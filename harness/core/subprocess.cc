@@ -1,5 +1,7 @@
 #include "harness/core/subprocess.h"
 
+#include "harness/core/reaper.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -146,8 +148,17 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SpawnOptions& option
 
   p->started_ = Clock::now();
   const bool search = options.argv[0].find('/') == std::string::npos;
-  int rc = search ? ::posix_spawnp(&p->pid_, argv[0], &sa.actions, &sa.attr, argv.data(), env)
-                  : ::posix_spawn(&p->pid_, argv[0], &sa.actions, &sa.attr, argv.data(), env);
+  int rc;
+  {
+    // As a subreaper polyarch reaps orphans in the background; register the child before
+    // that thread can see it.
+    Reaper& reaper = Reaper::Instance();
+    std::unique_lock<std::mutex> guard;
+    if (reaper.enabled()) guard = reaper.SpawnLock();
+    rc = search ? ::posix_spawnp(&p->pid_, argv[0], &sa.actions, &sa.attr, argv.data(), env)
+                : ::posix_spawn(&p->pid_, argv[0], &sa.actions, &sa.attr, argv.data(), env);
+    if (rc == 0 && guard.owns_lock()) reaper.NoteSpawned(p->pid_);
+  }
   CloseIfOpen(out_pipe[1]);
   CloseIfOpen(err_pipe[1]);
   if (rc != 0) {
@@ -197,6 +208,7 @@ bool Subprocess::TryReap(bool block) {
   } while (r < 0 && errno == EINTR);
   if (r == 0) return false;
   reaped_ = true;
+  if (Reaper::Instance().enabled()) Reaper::Instance().NoteReaped(pid_);
   result_.wall = Clock::now() - started_;
   if (r < 0) return true;  // ECHILD: someone else reaped it; nothing more to learn
   result_.usage = ru;
