@@ -39,6 +39,13 @@ nlohmann::json MakeOciSpec(const OciSpecOptions& o) {
         {"readonlyPaths", {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"}}}},
   };
   if (!o.cgroups_path.empty()) spec["linux"]["cgroupsPath"] = o.cgroups_path;
+  if (o.tmp_tmpfs) {
+    spec["mounts"].push_back({{"destination", "/tmp"},
+                              {"type", "tmpfs"},
+                              {"source", "tmpfs"},
+                              {"options", {"nosuid", "nodev", "mode=1777", "size=16m"}}});
+  }
+  if (!o.annotations.empty()) spec["annotations"] = o.annotations;
   return spec;
 }
 

@@ -4,6 +4,7 @@
 #ifndef POLYARCH_HARNESS_CORE_OCI_SPEC_H_
 #define POLYARCH_HARNESS_CORE_OCI_SPEC_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct OciSpecOptions {
   bool readonly_root = false;
   std::string hostname = "polyarch";
   std::string cgroups_path;  // "" lets the runtime choose
+  bool tmp_tmpfs = false;    // a writable tmpfs at /tmp (the root itself may be read-only)
+  std::map<std::string, std::string> annotations;
 };
 
 nlohmann::json MakeOciSpec(const OciSpecOptions& options);

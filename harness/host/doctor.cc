@@ -1,5 +1,7 @@
 #include "harness/host/doctor.h"
 
+#include "harness/host/runtime_probe.h"
+
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -24,7 +26,7 @@
 #include "harness/core/elf.h"
 #include "harness/core/fs.h"
 #include "harness/core/journal.h"
-#include "harness/core/oci_spec.h"
+#include "harness/core/reaper.h"
 #include "harness/core/subprocess.h"
 
 namespace polyarch {
@@ -50,19 +52,23 @@ Check Make(std::string id, std::string category, CheckStatus status, std::string
 // if the child died or overran `timeout`. The child's changes (namespaces, mounts) die with it.
 int InChild(const std::function<int()>& fn,
             std::chrono::seconds timeout = std::chrono::seconds(20)) {
-  pid_t pid = ::fork();
+  pid_t pid = Reaper::Instance().ForkOwned();
   if (pid < 0) return errno;
   if (pid == 0) ::_exit(fn() & 0xff);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
+  bool timed_out = false;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      return -1;
+      timed_out = true;
+      break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  Reaper::Instance().NoteReaped(pid);
+  if (timed_out) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -385,63 +391,24 @@ void CheckDisk(DoctorReport& r, const std::string& state_dir) {
   r.checks.push_back(std::move(c));
 }
 
-// Runs a real container: a static native program that exits 42 in an otherwise empty rootfs.
-// Success means the runtime accepts this host (cgroups, namespaces, mounts) as it is.
-void CheckRuntimeAccepts(DoctorReport& r, const ToolVersion& tool, bool hybrid_v2_held) {
+// Runs a real container (see ProbeOciRuntime): success means the runtime accepts this host
+// (cgroups, namespaces, mounts) as it is.
+void CheckRuntimeAccepts(DoctorReport& r, const ToolVersion& tool) {
   std::string id = "runtime." + tool.program + ".accepts_host";
-  auto dir = TempDir::Create("polyarch-doctor-");
-  const ArchInfo* host = HostArch();
-  if (!dir.ok() || host == nullptr) {
-    r.checks.push_back(
-        Make(id, "runtime", CheckStatus::kWarn, "untested",
-             dir.ok() ? "no native exit program for this architecture" : dir.status().ToString()));
+  auto ran = ProbeOciRuntime(tool.program, tool.path);
+  if (ran.ok()) {
+    r.checks.push_back(Make(id, "runtime", CheckStatus::kOk, "ran a container",
+                            tool.program + " ran a container to completion (exit 42 as expected) in " +
+                                std::to_string(*ran) + " ms"));
     return;
   }
-  const std::string bundle = dir->path() + "/bundle";
-  const std::string state = dir->path() + "/state";
-  Status s = MakeDirs(bundle + "/rootfs/proc");
-  if (s.ok()) s = MakeDirs(bundle + "/rootfs/dev");
-  if (s.ok()) s = MakeDirs(state, 0700);
-  if (s.ok()) s = WriteFileAtomic(bundle + "/rootfs/exit42", BuildExitElf(*host), 0755);
-  OciSpecOptions spec;
-  spec.args = {"/exit42"};
-  spec.readonly_root = true;
-  spec.hostname = "polyarch-doctor";
-  if (s.ok()) s = WriteFileAtomic(bundle + "/config.json", MakeOciSpec(spec).dump(2));
-  if (!s.ok()) {
-    r.checks.push_back(Make(id, "runtime", CheckStatus::kWarn, "untested", s.ToString()));
-    return;
-  }
-  const std::string cid = "polyarch-doctor-" + std::to_string(::getpid()) + "-" + tool.program;
-  auto res = RunProcess({tool.path, "--root", state, "run", "--bundle", bundle, cid},
-                        std::chrono::seconds(60));
-  // Whatever happened, the container and its state go.
-  (void)RunProcess({tool.path, "--root", state, "delete", "--force", cid},
-                   std::chrono::seconds(20));
-  if (res.ok() && res->exited && res->exit_code == kProofExitCode) {
-    Check c = Make(id, "runtime", CheckStatus::kOk, "ran a container",
-                   tool.program + " ran a container to completion (exit 42 as expected) in " +
-                       std::to_string(res->wall.count() / 1000000) + " ms");
-    r.checks.push_back(std::move(c));
-    return;
-  }
-  std::string err = res.ok() ? res->err.Text() + res->out.Text() : res.status().ToString();
-  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-  Check c = Make(id, "runtime", CheckStatus::kFail, "refused",
-                 tool.program + " could not run a container (" +
-                     (res.ok() ? res->Describe() : std::string("not started")) + "): " + err);
-  if (err.find("hybrid mode") != std::string::npos || (hybrid_v2_held && tool.program == "crun")) {
-    c.reason = tool.program +
-               " refuses this host's cgroup layout (hybrid, with controllers in "
-               "v2): " +
-               err;
-    c.hint =
-        "polyarch doctor --fix mounts a v1 hierarchy for each controller held in v2 "
-        "(see cgroup.hybrid_v2_controllers)";
+  Check c = Make(id, "runtime", CheckStatus::kFail, "refused", ran.status().message());
+  if (ran.status().message().find("hybrid mode") != std::string::npos) {
+    c.hint = "polyarch doctor --fix mounts a v1 hierarchy for each controller held in v2 "
+             "(see cgroup.hybrid_v2_controllers)";
     c.fix = kFixCgroupV1;
   } else {
-    c.hint = "run the command by hand to see the full error: " + tool.path + " --root " + state +
-             " run --bundle " + bundle + " " + cid;
+    c.hint = "run a container with " + tool.path + " by hand to see the full error";
   }
   r.checks.push_back(std::move(c));
 }
@@ -474,7 +441,7 @@ void CheckRuntimes(DoctorReport& r, bool probe) {
              v.path + " " + v.version, v.status.ok() ? "found: " + v.line : v.status.message());
     c.details = {{"path", v.path}, {"version", v.version}, {"version_line", v.line}};
     r.checks.push_back(std::move(c));
-    if (t.oci_runtime && probe && v.status.ok()) CheckRuntimeAccepts(r, v, hybrid_v2_held);
+    if (t.oci_runtime && probe && v.status.ok()) CheckRuntimeAccepts(r, v);
   }
 }
 
