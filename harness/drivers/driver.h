@@ -1,0 +1,122 @@
+// The Driver: the one interface every suite sees, with one implementation per stack layer
+// (runc and crun through the OCI runtime CLI, containerd through its gRPC API, dockerd
+// through the Engine API, and null, which measures the harness itself).
+//
+// Each operation returns a result value: whether the stack did what was asked (a Status
+// that is a failure of the system under test, never thrown), how long it took (wall clock),
+// and bounded output for the report. What a layer cannot do, it declares in Capabilities;
+// suites skip those cases with the reason instead of reaching a "not implemented" path.
+//
+// A Layer is created once per run: it prepares what its drivers share (images imported
+// into a daemon, a runtime state directory) and removes everything of the run at the end.
+// Drivers are cheap and not thread-safe: one per worker thread.
+#ifndef POLYARCH_HARNESS_DRIVERS_DRIVER_H_
+#define POLYARCH_HARNESS_DRIVERS_DRIVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "binfmt/arch.h"
+#include "harness/core/capture.h"
+#include "harness/core/status.h"
+
+namespace polyarch {
+
+enum class ContainerState { kUnknown, kCreating, kCreated, kRunning, kPaused, kStopped, kNotFound };
+std::string_view ContainerStateName(ContainerState s);
+
+struct ContainerSpec {
+  std::string id;  // unique in the run; starts with the run prefix
+  const ArchInfo* arch = nullptr;
+  std::vector<std::string> argv;  // the process, e.g. {"/probe", "sleep", "30"}
+  std::vector<std::string> env;   // "K=V", added to the image's PATH
+  // Writable scratch space at /tmp inside the container (for probe write-file markers).
+  bool writable_tmp = true;
+};
+
+struct StepResult {
+  Status status;  // ok, or how the stack failed the step
+  int64_t duration_ns = 0;
+  CapturedOutput output;  // the runtime's or daemon's own output / response, bounded
+  std::string operation;  // "runc start", "POST /containers/{id}/start", "Tasks.Start"
+
+  bool ok() const { return status.ok(); }
+};
+
+struct StateResult : StepResult {
+  ContainerState state = ContainerState::kUnknown;
+  int pid = 0;  // host pid of the container's init process, 0 when none
+};
+
+struct ExecResult : StepResult {
+  int exit_code = -1;
+  std::string out;  // the exec'd process's stdout (bounded)
+  std::string err;
+};
+
+struct WaitResult : StepResult {
+  bool exited = false;  // false: the deadline passed first
+  int exit_code = -1;   // as the layer reports it (a signal death is 128 + signal)
+};
+
+struct ListResult : StepResult {
+  std::vector<std::string> ids;  // containers of this run only
+};
+
+struct Capabilities {
+  bool pause = false;
+  bool exec = false;
+  bool kill = false;
+  bool wait_exit_code = false;  // Wait reports the process's exit code
+  bool state_pid = false;       // State reports the init pid
+  bool created_state = false;   // a created-but-not-started container reports kCreated
+  bool events = false;
+  bool stats = false;
+  // Whether deleting a running container without force is refused (the OCI rule).
+  bool delete_running_refused = true;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+
+  virtual std::string_view layer() const = 0;
+  virtual Capabilities capabilities() const = 0;
+
+  virtual StepResult Create(const ContainerSpec& spec) = 0;
+  virtual StepResult Start(const std::string& id) = 0;
+  virtual StateResult State(const std::string& id) = 0;
+  virtual StepResult Pause(const std::string& id) = 0;
+  virtual StepResult Resume(const std::string& id) = 0;
+  virtual ExecResult Exec(const std::string& id, const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout) = 0;
+  virtual StepResult Kill(const std::string& id, int signal) = 0;
+  virtual WaitResult Wait(const std::string& id, std::chrono::milliseconds timeout) = 0;
+  virtual StepResult Delete(const std::string& id, bool force) = 0;
+  virtual ListResult List() = 0;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  virtual std::string_view name() const = 0;
+  virtual Capabilities capabilities() const = 0;
+  // Versions and settings the results depend on, for the report's context block.
+  virtual nlohmann::json Context() const = 0;
+  // Whether this layer can run containers of `arch` (its image is there, binfmt works).
+  virtual Status Supports(const ArchInfo& arch) const = 0;
+  virtual std::unique_ptr<Driver> NewDriver() = 0;
+  // Removes every container, task, snapshot and mount of the run that is still there, then
+  // checks that nothing remains. Safe to call twice.
+  virtual Status Cleanup() = 0;
+};
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_DRIVERS_DRIVER_H_

@@ -1,0 +1,355 @@
+#include "harness/drivers/oci_runtime.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "harness/core/fs.h"
+#include "harness/core/oci_spec.h"
+#include "harness/core/reaper.h"
+#include "harness/core/subprocess.h"
+#include "harness/host/facts.h"
+
+namespace polyarch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+int64_t Since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+ContainerState ParseStatus(const std::string& s) {
+  if (s == "creating") return ContainerState::kCreating;
+  if (s == "created") return ContainerState::kCreated;
+  if (s == "running") return ContainerState::kRunning;
+  if (s == "paused" || s == "pausing") return ContainerState::kPaused;
+  if (s == "stopped") return ContainerState::kStopped;
+  return ContainerState::kUnknown;
+}
+
+bool SaysNotFound(const std::string& text) {
+  return text.find("does not exist") != std::string::npos ||
+         text.find("not found") != std::string::npos ||
+         text.find("No such file or directory") != std::string::npos;
+}
+
+}  // namespace
+
+class OciRuntimeDriver : public Driver {
+ public:
+  explicit OciRuntimeDriver(OciRuntimeLayer* layer) : layer_(layer) {}
+
+  std::string_view layer() const override { return layer_->name(); }
+  Capabilities capabilities() const override { return layer_->capabilities(); }
+
+  StepResult Create(const ContainerSpec& spec) override {
+    StepResult r;
+    r.operation = std::string(layer()) + " create";
+    auto start = Clock::now();
+    const BuiltImage* image =
+        layer_->options_.images ? layer_->options_.images->Find(spec.arch) : nullptr;
+    if (image == nullptr) {
+      r.status =
+          FailedPrecondition("no image for " + std::string(spec.arch ? spec.arch->name : "?"));
+      return r;
+    }
+    const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
+    OciSpecOptions o;
+    o.args = spec.argv;
+    for (const auto& e : spec.env) o.env.push_back(e);
+    o.rootfs = image->bundle_dir + "/rootfs";
+    o.readonly_root = true;
+    o.tmp_tmpfs = spec.writable_tmp;
+    o.hostname = spec.id.substr(0, 63);
+    r.status = MakeDirs(bundle, 0700);
+    if (r.status.ok()) r.status = WriteFileAtomic(bundle + "/config.json", MakeOciSpec(o).dump());
+    if (!r.status.ok()) return r;
+    // The container's own stdout/stderr go to files: it outlives `create`, and a pipe
+    // polyarch stops reading would break its writes.
+    int out = ::open((bundle + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err = ::open((bundle + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    SpawnOptions so;
+    so.argv = Argv({"create", "--bundle", bundle, "--pid-file", bundle + "/pid", spec.id});
+    so.stdout_mode = OutputMode::kFd;
+    so.stdout_fd = out;
+    so.stderr_mode = OutputMode::kFd;
+    so.stderr_fd = err;
+    auto res = RunProcess(so, layer_->options_.step_timeout);
+    if (out >= 0) ::close(out);
+    if (err >= 0) ::close(err);
+    r.duration_ns = Since(start);
+    if (!res.ok()) {
+      r.status = res.status();
+      return r;
+    }
+    if (!res->success()) {
+      auto text = ReadFile(bundle + "/stderr", 1 << 20);
+      ProcessResult shown = *res;
+      if (text.ok()) shown.err.head = *text;
+      r.output = shown.err;
+      r.status = Unavailable(r.operation + " " + spec.id + " failed: " + RuntimeFailure(shown));
+      return r;
+    }
+    auto pid_text = ReadFile(bundle + "/pid");
+    int pid = pid_text.ok() ? std::atoi(pid_text->c_str()) : 0;
+    if (pid > 0) {
+      Reaper::Instance().Claim(pid);
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      layer_->pids_[spec.id] = pid;
+    }
+    return r;
+  }
+
+  StepResult Start(const std::string& id) override { return Simple("start", {"start", id}); }
+  StepResult Pause(const std::string& id) override { return Simple("pause", {"pause", id}); }
+  StepResult Resume(const std::string& id) override { return Simple("resume", {"resume", id}); }
+  StepResult Kill(const std::string& id, int signal) override {
+    return Simple("kill", {"kill", id, std::to_string(signal)});
+  }
+
+  StateResult State(const std::string& id) override {
+    StateResult r;
+    r.operation = std::string(layer()) + " state";
+    auto start = Clock::now();
+    auto res = RunProcess(Argv({"state", id}), layer_->options_.step_timeout);
+    r.duration_ns = Since(start);
+    if (!res.ok()) {
+      r.status = res.status();
+      return r;
+    }
+    r.output = res->out;
+    if (!res->success()) {
+      if (SaysNotFound(res->err.Text())) {
+        r.state = ContainerState::kNotFound;
+        return r;  // asking about a missing container is answered, not failed
+      }
+      r.status = Unavailable(r.operation + " " + id + " failed: " + RuntimeFailure(*res));
+      return r;
+    }
+    json j = json::parse(res->out.Text(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      r.status = Unavailable(r.operation + " printed something that is not JSON");
+      return r;
+    }
+    r.state = ParseStatus(j.value("status", ""));
+    r.pid = j.value("pid", 0);
+    if (r.state == ContainerState::kUnknown) {
+      r.status = Unavailable(r.operation + ": unknown status '" + j.value("status", "") + "'");
+    }
+    return r;
+  }
+
+  ExecResult Exec(const std::string& id, const std::vector<std::string>& argv,
+                  std::chrono::milliseconds timeout) override {
+    ExecResult r;
+    r.operation = std::string(layer()) + " exec";
+    auto start = Clock::now();
+    // The pid file tells a process that exited non-zero from a runtime that refused.
+    const std::string pid_file = layer_->containers_dir_ + "/" + id + ".exec.pid";
+    ::unlink(pid_file.c_str());
+    std::vector<std::string> args = {"exec", "--pid-file", pid_file, id};
+    args.insert(args.end(), argv.begin(), argv.end());
+    auto res = RunProcess(Argv(args), timeout);
+    r.duration_ns = Since(start);
+    if (!res.ok()) {
+      r.status = res.status();
+      return r;
+    }
+    bool started = PathExists(pid_file);
+    ::unlink(pid_file.c_str());
+    r.out = res->out.Text();
+    r.err = res->err.Text();
+    r.output = res->err;
+    if (res->timed_out) {
+      r.status = DeadlineExceeded(r.operation + " did not finish within " +
+                                  std::to_string(timeout.count()) + " ms");
+    } else if (!started) {
+      r.status = Unavailable(r.operation + " " + id + " refused: " + RuntimeFailure(*res));
+    } else {
+      r.exit_code = res->ShellStatus();
+    }
+    return r;
+  }
+
+  WaitResult Wait(const std::string& id, std::chrono::milliseconds timeout) override {
+    WaitResult r;
+    r.operation = std::string(layer()) + " wait (subreaper)";
+    auto start = Clock::now();
+    int pid = 0;
+    {
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      auto it = layer_->pids_.find(id);
+      if (it != layer_->pids_.end()) pid = it->second;
+    }
+    if (pid <= 0) {
+      r.status = FailedPrecondition("no init pid known for " + id);
+      return r;
+    }
+    auto status = Reaper::Instance().WaitFor(pid, timeout);
+    r.duration_ns = Since(start);
+    if (!status) {
+      // Either still running at the deadline, or its status went elsewhere.
+      if (::kill(pid, 0) == 0) return r;  // exited = false: the deadline passed
+      r.status =
+          Internal("the exit status of " + id + " (pid " + std::to_string(pid) + ") was lost");
+      return r;
+    }
+    r.exited = true;
+    r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+    std::lock_guard<std::mutex> lock(layer_->mu_);
+    layer_->pids_[id] = -r.exit_code - 1;  // remembered: a second Wait answers the same
+    return r;
+  }
+
+  StepResult Delete(const std::string& id, bool force) override {
+    StepResult r =
+        force ? Simple("delete", {"delete", "--force", id}) : Simple("delete", {"delete", id});
+    if (r.ok()) Forget(id);
+    return r;
+  }
+
+  ListResult List() override {
+    ListResult r;
+    r.operation = std::string(layer()) + " list";
+    auto start = Clock::now();
+    auto res = RunProcess(Argv({"list", "--format", "json"}), layer_->options_.step_timeout);
+    r.duration_ns = Since(start);
+    if (!res.ok() || !res->success()) {
+      r.status =
+          res.ok() ? Unavailable(r.operation + " failed: " + RuntimeFailure(*res)) : res.status();
+      return r;
+    }
+    json j = json::parse(res->out.Text(), nullptr, false);
+    if (j.is_null()) return r;  // runc prints "null" for an empty root
+    if (!j.is_array()) {
+      r.status = Unavailable(r.operation + " printed something that is not a JSON list");
+      return r;
+    }
+    for (const auto& c : j) {
+      if (c.is_object() && c.contains("id") && c["id"].is_string()) r.ids.push_back(c["id"]);
+    }
+    return r;
+  }
+
+ private:
+  std::vector<std::string> Argv(std::vector<std::string> rest) const {
+    rest.insert(rest.begin(), {layer_->binary_, "--root", layer_->state_root_});
+    return rest;
+  }
+
+  StepResult Simple(const char* verb, std::vector<std::string> args) {
+    StepResult r;
+    r.operation = std::string(layer()) + " " + verb;
+    auto start = Clock::now();
+    auto res = RunProcess(Argv(std::move(args)), layer_->options_.step_timeout);
+    r.duration_ns = Since(start);
+    if (!res.ok()) {
+      r.status = res.status();
+      return r;
+    }
+    r.output = res->err;
+    if (res->timed_out) {
+      r.status = DeadlineExceeded(r.operation + " did not finish within the step deadline");
+    } else if (!res->success()) {
+      std::string why = RuntimeFailure(*res);
+      r.status = SaysNotFound(res->err.Text()) ? NotFound(r.operation + ": " + why)
+                                               : Unavailable(r.operation + ": " + why);
+    }
+    return r;
+  }
+
+  void Forget(const std::string& id) {
+    int pid = 0;
+    {
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      auto it = layer_->pids_.find(id);
+      if (it != layer_->pids_.end()) {
+        pid = it->second;
+        layer_->pids_.erase(it);
+      }
+    }
+    if (pid > 0) Reaper::Instance().Release(pid);
+    (void)RemoveTree(layer_->containers_dir_ + "/" + id);
+  }
+
+  OciRuntimeLayer* layer_;
+};
+
+Result<std::unique_ptr<OciRuntimeLayer>> OciRuntimeLayer::Create(const OciRuntimeOptions& options) {
+  std::unique_ptr<OciRuntimeLayer> layer(new OciRuntimeLayer(options));
+  auto path = FindProgram(options.binary);
+  if (!path.ok()) {
+    return FailedPrecondition(options.name + " is not installed (" + path.status().message() +
+                              "): apt-get install " + options.name);
+  }
+  layer->binary_ = *path;
+  layer->version_ = ProbeToolVersion(*path, "--version").version;
+  const std::string base = options.run_dir + "/" + options.name;
+  layer->state_root_ = base + "/state";
+  layer->containers_dir_ = base + "/containers";
+  PA_RETURN_IF_ERROR(MakeDirs(layer->state_root_, 0700));
+  PA_RETURN_IF_ERROR(MakeDirs(layer->containers_dir_, 0700));
+  auto probe = ProbeOciRuntime(options.name, *path, base);
+  if (!probe.ok()) return probe.status();
+  PA_RETURN_IF_ERROR(Reaper::Instance().Enable());
+  return layer;
+}
+
+Capabilities OciRuntimeLayer::capabilities() const {
+  Capabilities c;
+  c.pause = true;
+  c.exec = true;
+  c.kill = true;
+  c.wait_exit_code = true;
+  c.state_pid = true;
+  c.created_state = true;
+  c.delete_running_refused = true;
+  return c;
+}
+
+nlohmann::json OciRuntimeLayer::Context() const {
+  return {{"layer", options_.name},
+          {"binary", binary_},
+          {"version", version_},
+          {"state_root", state_root_}};
+}
+
+Status OciRuntimeLayer::Supports(const ArchInfo& arch) const {
+  if (options_.images == nullptr || options_.images->Find(&arch) == nullptr) {
+    return FailedPrecondition("no " + std::string(arch.name) + " image was built");
+  }
+  return Status::Ok();
+}
+
+std::unique_ptr<Driver> OciRuntimeLayer::NewDriver() {
+  return std::make_unique<OciRuntimeDriver>(this);
+}
+
+Status OciRuntimeLayer::Cleanup() {
+  OciRuntimeDriver driver(this);
+  ListResult list = driver.List();
+  Status first = list.status;
+  for (const auto& id : list.ids) {
+    StepResult d = driver.Delete(id, /*force=*/true);
+    if (!d.ok() && first.ok()) first = d.status;
+  }
+  // Verify: the runtime knows none, and nothing is left under the run's directories.
+  ListResult after = driver.List();
+  if (after.ok() && !after.ids.empty() && first.ok()) {
+    first = Internal(options_.name + " still lists " + std::to_string(after.ids.size()) +
+                     " container(s) of the run after cleanup");
+  }
+  auto mounts = MountsUnder(options_.run_dir + "/" + options_.name);
+  if (mounts.ok() && !mounts->empty() && first.ok()) {
+    first = Internal(std::to_string(mounts->size()) + " mount(s) remain under " + options_.run_dir +
+                     "/" + options_.name);
+  }
+  return first;
+}
+
+}  // namespace polyarch

@@ -1,0 +1,109 @@
+// The lifecycle every driver must take a container through against the real stack, with
+// the states and exit codes each step must report. Shared by the driver integration tests.
+#ifndef POLYARCH_TESTS_LIFECYCLE_CHECK_H_
+#define POLYARCH_TESTS_LIFECYCLE_CHECK_H_
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "harness/drivers/driver.h"
+
+namespace polyarch::testing {
+
+inline std::string Explain(const StepResult& r) {
+  return r.operation + ": " + r.status.ToString() + "\n" + r.output.Text();
+}
+
+// create → created → start → running (pid alive) → pause → paused → resume → running →
+// exec (output, exit code) → kill TERM → wait 143 → delete → not found.
+inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::string& id) {
+  SCOPED_TRACE(std::string(d.layer()) + " " + std::string(arch.name));
+  ContainerSpec spec;
+  spec.id = id;
+  spec.arch = &arch;
+  spec.argv = {"/probe", "sleep", "60"};
+  StepResult c = d.Create(spec);
+  ASSERT_TRUE(c.ok()) << Explain(c);
+  StateResult s = d.State(id);
+  ASSERT_TRUE(s.ok()) << Explain(s);
+  EXPECT_EQ(s.state, ContainerState::kCreated);
+  StepResult st = d.Start(id);
+  ASSERT_TRUE(st.ok()) << Explain(st);
+  s = d.State(id);
+  ASSERT_TRUE(s.ok()) << Explain(s);
+  EXPECT_EQ(s.state, ContainerState::kRunning);
+  EXPECT_GT(s.pid, 0);
+  struct stat proc {};
+  EXPECT_EQ(::stat(("/proc/" + std::to_string(s.pid)).c_str(), &proc), 0) << "pid not on host";
+
+  StepResult p = d.Pause(id);
+  ASSERT_TRUE(p.ok()) << Explain(p);
+  EXPECT_EQ(d.State(id).state, ContainerState::kPaused);
+  StepResult r = d.Resume(id);
+  ASSERT_TRUE(r.ok()) << Explain(r);
+  EXPECT_EQ(d.State(id).state, ContainerState::kRunning);
+
+  ExecResult e = d.Exec(id, {"/probe", "echo-args", "hi", "there"}, std::chrono::seconds(60));
+  ASSERT_TRUE(e.ok()) << Explain(e);
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_EQ(e.out, "hi\nthere\n");
+  ExecResult e3 = d.Exec(id, {"/probe", "exit", "3"}, std::chrono::seconds(60));
+  ASSERT_TRUE(e3.ok()) << Explain(e3);
+  EXPECT_EQ(e3.exit_code, 3);
+
+  StepResult k = d.Kill(id, SIGTERM);
+  ASSERT_TRUE(k.ok()) << Explain(k);
+  WaitResult w = d.Wait(id, std::chrono::seconds(60));
+  ASSERT_TRUE(w.ok()) << Explain(w);
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.exit_code, 143);
+  EXPECT_EQ(d.State(id).state, ContainerState::kStopped);
+  ExecResult dead = d.Exec(id, {"/probe", "exit", "0"}, std::chrono::seconds(30));
+  EXPECT_FALSE(dead.ok()) << "exec in a stopped container must fail";
+
+  StepResult del = d.Delete(id, false);
+  ASSERT_TRUE(del.ok()) << Explain(del);
+  StateResult gone = d.State(id);
+  EXPECT_TRUE(gone.ok()) << Explain(gone);
+  EXPECT_EQ(gone.state, ContainerState::kNotFound);
+}
+
+// A container whose process exits on its own reports its code; a running one refuses a
+// plain delete and takes a forced one.
+inline void ExpectExitCodesAndForcedDelete(Driver& d, const ArchInfo& arch, const std::string& id) {
+  SCOPED_TRACE(std::string(d.layer()) + " " + std::string(arch.name));
+  ContainerSpec spec;
+  spec.id = id + "-exit";
+  spec.arch = &arch;
+  spec.argv = {"/probe", "exit", "42"};
+  ASSERT_TRUE(d.Create(spec).ok());
+  ASSERT_TRUE(d.Start(spec.id).ok());
+  WaitResult w = d.Wait(spec.id, std::chrono::seconds(60));
+  ASSERT_TRUE(w.ok()) << Explain(w);
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.exit_code, 42);
+  EXPECT_TRUE(d.Delete(spec.id, false).ok());
+
+  spec.id = id + "-busy";
+  spec.argv = {"/probe", "sleep", "60"};
+  ASSERT_TRUE(d.Create(spec).ok());
+  ASSERT_TRUE(d.Start(spec.id).ok());
+  ListResult l = d.List();
+  ASSERT_TRUE(l.ok()) << Explain(l);
+  EXPECT_NE(std::find(l.ids.begin(), l.ids.end(), spec.id), l.ids.end());
+  StepResult plain = d.Delete(spec.id, false);
+  EXPECT_FALSE(plain.ok()) << "deleting a running container without force must fail";
+  EXPECT_EQ(d.State(spec.id).state, ContainerState::kRunning) << "and leave it running";
+  StepResult forced = d.Delete(spec.id, true);
+  ASSERT_TRUE(forced.ok()) << Explain(forced);
+  EXPECT_EQ(d.State(spec.id).state, ContainerState::kNotFound);
+}
+
+}  // namespace polyarch::testing
+
+#endif  // POLYARCH_TESTS_LIFECYCLE_CHECK_H_
