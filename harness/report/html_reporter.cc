@@ -1,0 +1,700 @@
+#include "harness/report/html_reporter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "harness/report/stats.h"
+#include "harness/report/text.h"
+#include "harness/report/views.h"
+
+namespace polyarch {
+namespace {
+
+using nlohmann::json;
+
+std::string E(std::string_view s) { return EscapeHtml(s); }
+
+// SVG coordinates: one decimal is finer than a pixel and keeps the output stable.
+std::string X(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::string s = buf;
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+  return s;
+}
+
+// Axis ticks and concurrency levels: round numbers print without decimals ("25", "4"),
+// others with up to 3 significant digits ("2.5", "0.25").
+std::string Num(double v) {
+  char buf[32];
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+  }
+  return buf;
+}
+
+// Arch series colors: distinguishable, and readable on white.
+constexpr const char* kPalette[] = {"#1a73e8", "#e8710a", "#188038", "#d93025", "#9334e6",
+                                    "#795548", "#c2185b", "#5f6368", "#827717", "#00838f"};
+constexpr const char* kEmulatedColor = "#e8710a";
+constexpr const char* kNativeColor = "#1a73e8";
+constexpr const char* kBoxColor = "#1a73e8";
+
+const char* StatusClass(CaseStatus s) {
+  switch (s) {
+    case CaseStatus::kPass:
+      return "pass";
+    case CaseStatus::kFail:
+      return "fail";
+    case CaseStatus::kSkip:
+      return "skip";
+    case CaseStatus::kError:
+      return "error";
+    case CaseStatus::kAborted:
+      return "aborted";
+  }
+  return "error";
+}
+
+std::string StatusBadge(CaseStatus s) {
+  return std::string("<span class=\"s s-") + StatusClass(s) + "\">" +
+         std::string(CaseStatusName(s)) + "</span>";
+}
+
+// An axis that ends on a round number: steps of 1, 2, 2.5 or 5 times a power of ten.
+struct Axis {
+  double max = 1;
+  double step = 1;
+};
+Axis NiceAxis(double max_value, int target_ticks = 5) {
+  if (!(max_value > 0) || !std::isfinite(max_value)) return {1, 0.25};
+  double raw = max_value / target_ticks;
+  double mag = std::pow(10, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    step = m * mag;
+    if (step >= raw) break;
+  }
+  return {step * std::ceil(max_value / step - 1e-9), step};
+}
+
+// Labels that fit the chart's label column; the full text stays in the <title> tooltip.
+std::string Clip(const std::string& s, size_t max_chars) {
+  if (DisplayWidth(s) <= max_chars) return s;
+  std::string out;
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && ++n > max_chars - 1) break;
+    out.push_back(s[i]);
+  }
+  return out + "\u2026";
+}
+
+// ---- charts ---------------------------------------------------------------------------
+
+struct BoxRow {
+  std::string label;
+  Distribution d;
+  int errors = 0;
+};
+
+// Horizontal box plots on one shared scale: thin line from min to p50, box from p50 to p90,
+// whisker to p99 with a cap, dashed to max with a dot. The numbers are printed beside each
+// row, so the chart never has to be read off the axis.
+std::string BoxChart(const std::vector<BoxRow>& rows, const std::string& title) {
+  constexpr double kWidth = 900, kLabel = 170, kPlot = 400, kRow = 24, kTop = 24, kBottom = 8;
+  const double x0 = kLabel, x1 = kLabel + kPlot;
+  double max_value = 0;
+  for (const auto& r : rows) {
+    if (r.d.count > 0) max_value = std::max(max_value, r.d.max);
+  }
+  const Axis axis = NiceAxis(max_value);
+  auto sx = [&](double v) { return x0 + std::clamp(v / axis.max, 0.0, 1.0) * kPlot; };
+  const double height = kTop + kRow * static_cast<double>(rows.size()) + kBottom;
+
+  std::ostringstream o;
+  o << "<svg class=\"chart\" width=\"" << X(kWidth) << "\" height=\"" << X(height)
+    << "\" viewBox=\"0 0 " << X(kWidth) << " " << X(height) << "\" role=\"img\" aria-label=\""
+    << E(title) << "\">\n<title>" << E(title) << "</title>\n";
+  for (int i = 0; i * axis.step <= axis.max + axis.step / 2; ++i) {
+    const double t = i * axis.step;  // not a running sum: that drifts off round numbers
+    o << "<line x1=\"" << X(sx(t)) << "\" y1=\"" << X(kTop - 4) << "\" x2=\"" << X(sx(t))
+      << "\" y2=\"" << X(height - kBottom) << "\" stroke=\"#e8eaed\"/>"
+      << "<text x=\"" << X(sx(t)) << "\" y=\"" << X(kTop - 8)
+      << "\" text-anchor=\"middle\" fill=\"#5f6368\">" << Num(t) << "</text>\n";
+  }
+  o << "<text x=\"" << X(x1 + 12) << "\" y=\"" << X(kTop - 8) << "\" fill=\"#5f6368\">ms</text>\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const BoxRow& r = rows[i];
+    const Distribution& d = r.d;
+    const double y = kTop + kRow * static_cast<double>(i) + kRow / 2;
+    std::string tip = r.label + ": ";
+    if (d.count > 0) {
+      tip += "n=" + std::to_string(d.count) + ", min " + FormatMs(d.min) + ", p50 " +
+             FormatMs(d.p50) + ", p90 " + FormatMs(d.p90) + ", p99 " + FormatMs(d.p99) + ", max " +
+             FormatMs(d.max) + " ms, cv " + FormatMs(d.cv);
+    } else {
+      tip += "no successful sample";
+    }
+    if (r.errors) tip += ", " + std::to_string(r.errors) + " failed";
+    o << "<g><title>" << E(tip) << "</title>";
+    o << "<text x=\"" << X(kLabel - 8) << "\" y=\"" << X(y + 4) << "\" text-anchor=\"end\">"
+      << E(Clip(r.label, 28)) << "</text>";
+    if (d.count > 0) {
+      o << "<line x1=\"" << X(sx(d.min)) << "\" y1=\"" << X(y) << "\" x2=\"" << X(sx(d.p50))
+        << "\" y2=\"" << X(y) << "\" stroke=\"#9aa0a6\"/>";
+      o << "<rect x=\"" << X(sx(d.p50)) << "\" y=\"" << X(y - 6) << "\" width=\""
+        << X(std::max(sx(d.p90) - sx(d.p50), 1.0)) << "\" height=\"12\" fill=\"" << kBoxColor
+        << "\" fill-opacity=\"0.3\" stroke=\"" << kBoxColor << "\"/>";
+      o << "<line x1=\"" << X(sx(d.p50)) << "\" y1=\"" << X(y - 7) << "\" x2=\"" << X(sx(d.p50))
+        << "\" y2=\"" << X(y + 7) << "\" stroke=\"" << kBoxColor << "\" stroke-width=\"2.5\"/>";
+      o << "<line x1=\"" << X(sx(d.p90)) << "\" y1=\"" << X(y) << "\" x2=\"" << X(sx(d.p99))
+        << "\" y2=\"" << X(y) << "\" stroke=\"" << kBoxColor << "\" stroke-width=\"1.5\"/>";
+      o << "<line x1=\"" << X(sx(d.p99)) << "\" y1=\"" << X(y - 4) << "\" x2=\"" << X(sx(d.p99))
+        << "\" y2=\"" << X(y + 4) << "\" stroke=\"" << kBoxColor << "\" stroke-width=\"1.5\"/>";
+      o << "<line x1=\"" << X(sx(d.p99)) << "\" y1=\"" << X(y) << "\" x2=\"" << X(sx(d.max))
+        << "\" y2=\"" << X(y) << "\" stroke=\"" << kBoxColor << "\" stroke-dasharray=\"2 2\"/>";
+      o << "<circle cx=\"" << X(sx(d.max)) << "\" cy=\"" << X(y) << "\" r=\"2.5\" fill=\""
+        << kBoxColor << "\"/>";
+      o << "<text x=\"" << X(x1 + 12) << "\" y=\"" << X(y + 4) << "\">p50 " << FormatMs(d.p50)
+        << " \u00b7 p90 " << FormatMs(d.p90) << " \u00b7 p99 " << FormatMs(d.p99) << " \u00b7 max "
+        << FormatMs(d.max) << " <tspan fill=\"#5f6368\">n=" << d.count << "</tspan>";
+    } else {
+      o << "<text x=\"" << X(x1 + 12) << "\" y=\"" << X(y + 4)
+        << "\"><tspan fill=\"#5f6368\">no successful sample</tspan>";
+    }
+    if (r.errors) {
+      o << " <tspan fill=\"#c5221f\">" << r.errors << " failed</tspan>";
+    }
+    o << "</text></g>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+struct Series {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // (x, y)
+};
+
+// Points joined by lines; x values are placed evenly in sorted order (concurrency levels
+// are usually 1, 2, 4, 8...: even spacing reads better than a linear axis).
+std::string LineChart(const std::vector<Series>& series, const std::string& title,
+                      const std::string& x_label, const std::string& y_label) {
+  constexpr double kWidth = 640, kHeight = 260, kLeft = 56, kRight = 130, kTop = 20, kBottom = 44;
+  std::vector<double> xs;
+  double max_y = 0;
+  for (const auto& s : series) {
+    for (const auto& [x, y] : s.points) {
+      if (std::find(xs.begin(), xs.end(), x) == xs.end()) xs.push_back(x);
+      max_y = std::max(max_y, y);
+    }
+  }
+  std::sort(xs.begin(), xs.end());
+  const Axis axis = NiceAxis(max_y);
+  const double pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
+  auto sx = [&](double x) {
+    size_t i = static_cast<size_t>(std::find(xs.begin(), xs.end(), x) - xs.begin());
+    return xs.size() <= 1
+               ? kLeft + pw / 2
+               : kLeft + 16 +
+                     (pw - 32) * static_cast<double>(i) / static_cast<double>(xs.size() - 1);
+  };
+  auto sy = [&](double y) { return kTop + ph - std::clamp(y / axis.max, 0.0, 1.0) * ph; };
+
+  std::ostringstream o;
+  o << "<svg class=\"chart\" width=\"" << X(kWidth) << "\" height=\"" << X(kHeight)
+    << "\" viewBox=\"0 0 " << X(kWidth) << " " << X(kHeight) << "\" role=\"img\" aria-label=\""
+    << E(title) << "\">\n<title>" << E(title) << "</title>\n";
+  for (int i = 0; i * axis.step <= axis.max + axis.step / 2; ++i) {
+    const double t = i * axis.step;  // not a running sum: that drifts off round numbers
+    o << "<line x1=\"" << X(kLeft) << "\" y1=\"" << X(sy(t)) << "\" x2=\"" << X(kLeft + pw)
+      << "\" y2=\"" << X(sy(t)) << "\" stroke=\"#e8eaed\"/><text x=\"" << X(kLeft - 6) << "\" y=\""
+      << X(sy(t) + 4) << "\" text-anchor=\"end\" fill=\"#5f6368\">" << Num(t) << "</text>\n";
+  }
+  for (double x : xs) {
+    o << "<text x=\"" << X(sx(x)) << "\" y=\"" << X(kTop + ph + 16)
+      << "\" text-anchor=\"middle\" fill=\"#5f6368\">" << Num(x) << "</text>\n";
+  }
+  o << "<text x=\"" << X(kLeft + pw / 2) << "\" y=\"" << X(kHeight - 8)
+    << "\" text-anchor=\"middle\" fill=\"#5f6368\">" << E(x_label) << "</text>\n";
+  o << "<text x=\"12\" y=\"" << X(kTop + ph / 2) << "\" text-anchor=\"middle\" fill=\"#5f6368\""
+    << " transform=\"rotate(-90 12 " << X(kTop + ph / 2) << ")\">" << E(y_label) << "</text>\n";
+  for (size_t i = 0; i < series.size(); ++i) {
+    const Series& s = series[i];
+    const char* color = kPalette[i % std::size(kPalette)];
+    std::vector<std::pair<double, double>> pts = s.points;
+    std::sort(pts.begin(), pts.end());
+    if (pts.size() > 1) {
+      o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\" points=\"";
+      for (size_t k = 0; k < pts.size(); ++k) {
+        o << (k ? " " : "") << X(sx(pts[k].first)) << "," << X(sy(pts[k].second));
+      }
+      o << "\"/>\n";
+    }
+    for (const auto& [x, y] : pts) {
+      o << "<g><title>" << E(s.name + ": " + FormatMs(y) + " at " + Num(x)) << "</title>"
+        << "<circle cx=\"" << X(sx(x)) << "\" cy=\"" << X(sy(y)) << "\" r=\"3.5\" fill=\"" << color
+        << "\"/><text x=\"" << X(sx(x)) << "\" y=\"" << X(sy(y) - 8)
+        << "\" text-anchor=\"middle\" fill=\"" << color << "\">" << E(FormatMs(y))
+        << "</text></g>\n";
+    }
+    const double ly = kTop + 8 + 18 * static_cast<double>(i);
+    o << "<rect x=\"" << X(kLeft + pw + 16) << "\" y=\"" << X(ly - 8) << "\" width=\"10\""
+      << " height=\"10\" fill=\"" << color << "\"/><text x=\"" << X(kLeft + pw + 32) << "\" y=\""
+      << X(ly + 1) << "\">" << E(Clip(s.name, 16)) << "</text>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+struct PairRow {
+  std::string label;
+  double emulated = NAN;
+  double native = NAN;
+};
+
+// Two bars per row on one scale, emulated above native, with the ratio at the end: the
+// question a cross-arch reader asks is "how much slower is it under QEMU".
+std::string PairBarChart(const std::vector<PairRow>& rows, const std::string& title) {
+  constexpr double kWidth = 760, kLabel = 170, kPlot = 420, kRow = 34, kTop = 28, kBottom = 6;
+  double max_value = 0;
+  for (const auto& r : rows) {
+    if (std::isfinite(r.emulated)) max_value = std::max(max_value, r.emulated);
+    if (std::isfinite(r.native)) max_value = std::max(max_value, r.native);
+  }
+  const Axis axis = NiceAxis(max_value);
+  auto w = [&](double v) { return std::clamp(v / axis.max, 0.0, 1.0) * kPlot; };
+  const double height = kTop + kRow * static_cast<double>(rows.size()) + kBottom;
+  std::ostringstream o;
+  o << "<svg class=\"chart\" width=\"" << X(kWidth) << "\" height=\"" << X(height)
+    << "\" viewBox=\"0 0 " << X(kWidth) << " " << X(height) << "\" role=\"img\" aria-label=\""
+    << E(title) << "\">\n<title>" << E(title) << "</title>\n";
+  o << "<rect x=\"" << X(kLabel) << "\" y=\"6\" width=\"10\" height=\"10\" fill=\""
+    << kEmulatedColor << "\"/><text x=\"" << X(kLabel + 14) << "\" y=\"15\">emulated</text>"
+    << "<rect x=\"" << X(kLabel + 90) << "\" y=\"6\" width=\"10\" height=\"10\" fill=\""
+    << kNativeColor << "\"/><text x=\"" << X(kLabel + 104) << "\" y=\"15\">native</text>"
+    << "<text x=\"" << X(kLabel + kPlot + 90) << "\" y=\"15\" fill=\"#5f6368\">ms, ratio</text>\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const PairRow& r = rows[i];
+    const double y = kTop + kRow * static_cast<double>(i);
+    std::string tip = r.label + ": emulated " + FormatMs(r.emulated) + " ms, native " +
+                      FormatMs(r.native) + " ms";
+    o << "<g><title>" << E(tip) << "</title><text x=\"" << X(kLabel - 8) << "\" y=\"" << X(y + 16)
+      << "\" text-anchor=\"end\">" << E(Clip(r.label, 28)) << "</text>";
+    int k = 0;
+    for (const auto& [v, color] :
+         {std::pair{r.emulated, kEmulatedColor}, std::pair{r.native, kNativeColor}}) {
+      const double by = y + 3 + 13 * k++;
+      if (!std::isfinite(v)) continue;
+      o << "<rect x=\"" << X(kLabel) << "\" y=\"" << X(by) << "\" width=\""
+        << X(std::max(w(v), 1.0)) << "\" height=\"11\" fill=\"" << color << "\"/><text x=\""
+        << X(kLabel + w(v) + 4) << "\" y=\"" << X(by + 9.5) << "\" fill=\"#5f6368\">" << FormatMs(v)
+        << "</text>";
+    }
+    if (std::isfinite(r.emulated) && std::isfinite(r.native) && r.native > 0) {
+      o << "<text x=\"" << X(kLabel + kPlot + 90) << "\" y=\"" << X(y + 16)
+        << "\" font-weight=\"600\">\u00d7" << FormatMs(r.emulated / r.native) << "</text>";
+    }
+    o << "</g>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+// ---- tolerant readers for sections: they come from JSON a user may have edited ----------
+
+std::string StrField(const json& o, const char* key) {
+  if (!o.is_object()) return "";
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+double NumField(const json& o, const char* key) {
+  if (!o.is_object()) return NAN;
+  auto it = o.find(key);
+  return it != o.end() && it->is_number() ? it->get<double>() : NAN;
+}
+
+const json* Section(const RunReport& r, const char* name) {
+  if (!r.sections.is_object()) return nullptr;
+  auto it = r.sections.find(name);
+  if (it == r.sections.end() || !it->is_array() || it->empty()) return nullptr;
+  return &*it;
+}
+
+void AddUnique(std::vector<std::string>* v, const std::string& s) {
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
+}
+
+// ---- page parts ------------------------------------------------------------------------
+
+constexpr const char* kStyle = R"css(
+:root{--pass:#188038;--fail:#c5221f;--skip:#8d6e00;--error:#8430ce;--aborted:#d84315;
+--muted:#5f6368;--line:#dadce0}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+margin:0;color:#202124;background:#fff}
+main{max-width:1120px;margin:0 auto;padding:12px 24px 48px}
+h1{font-size:22px;margin:12px 0 2px}
+h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h3{font-size:15px;margin:20px 0 6px}
+h4{font-size:13px;margin:14px 0 4px;color:var(--muted)}
+code,pre,dd{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace}
+.sub{color:var(--muted);margin:0 0 8px}
+.banner{padding:8px 12px;border-radius:6px;font-weight:600;margin:10px 0}
+.banner.ok{background:#e6f4ea;color:#0d652d}
+.banner.bad{background:#fce8e6;color:#a50e0e}
+.banner.incomplete{background:#fef7e0;color:#7a4100;border:1px solid #f9ab00}
+dl.ctx{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0}
+dl.ctx dt{color:var(--muted)}
+dl.ctx dd{margin:0;word-break:break-all}
+.tiles{display:flex;gap:10px;flex-wrap:wrap;margin:8px 0}
+.tile{border:1px solid var(--line);border-radius:6px;padding:6px 14px;min-width:84px;text-align:center}
+.tile b{display:block;font-size:22px;font-variant-numeric:tabular-nums}
+.tile.pass b{color:var(--pass)}.tile.fail b{color:var(--fail)}.tile.skip b{color:var(--skip)}
+.tile.error b{color:var(--error)}.tile.aborted b{color:var(--aborted)}
+table{border-collapse:collapse;margin:6px 0}
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f8f9fa;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.matrix td{text-align:center;font-variant-numeric:tabular-nums;min-width:96px}
+table.matrix th[scope=row]{text-align:left}
+.c-pass{background:#e6f4ea}.c-fail{background:#fce8e6}.c-skip{background:#fef7e0}
+.c-error{background:#f3e8fd}.c-aborted{background:#fbe9e7}.c-none{color:var(--muted)}
+.s{font-weight:700;text-transform:uppercase;font-size:12px;letter-spacing:.02em}
+.s-pass{color:var(--pass)}.s-fail{color:var(--fail)}.s-skip{color:var(--skip)}
+.s-error{color:var(--error)}.s-aborted{color:var(--aborted)}
+.reason{white-space:pre-wrap;word-break:break-word}
+pre{background:#f8f9fa;border:1px solid var(--line);border-radius:4px;padding:6px 8px;margin:4px 0;
+max-height:320px;overflow:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
+details>summary{cursor:pointer;color:#1a73e8}
+.note{color:var(--muted);font-size:12px;margin:2px 0 6px}
+svg.chart{display:block;max-width:100%;height:auto;margin:4px 0 10px}
+svg.chart text{font-size:11px;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
+footer{color:var(--muted);font-size:12px;margin-top:40px}
+)css";
+
+std::string ContextLabel(const std::string& path) {
+  static const std::pair<const char*, const char*> kLabels[] = {
+      {"host.hostname", "Host"},
+      {"host.kernel", "Kernel"},
+      {"host.machine", "Machine"},
+      {"host.cpu_model", "CPU"},
+      {"host.cpus", "CPUs"},
+      {"host.cgroup_mode", "cgroup mode"},
+      {"polyarch.version", "polyarch"},
+      {"polyarch.command_line", "Command line"},
+      {"qemu.version", "QEMU"}};
+  for (const auto& [p, label] : kLabels) {
+    if (path == p) return label;
+  }
+  // runtimes.runc.version -> "runc (runtime)", daemons.containerd.version -> "containerd (daemon)"
+  size_t a = path.find('.'), b = path.rfind('.');
+  if (a != std::string::npos && b > a) {
+    std::string group = path.substr(0, a);
+    std::string kind = group == "runtimes"  ? "runtime"
+                       : group == "layers"  ? "layer"
+                       : group == "daemons" ? "daemon"
+                                            : group;
+    return path.substr(a + 1, b - a - 1) + " (" + kind + ")";
+  }
+  return path;
+}
+
+void Header(std::ostringstream& o, const RunReport& r, const Summary& s) {
+  o << "<header>\n<h1>polyarch report</h1>\n<p class=\"sub\">";
+  if (!r.started_at.empty()) o << "started " << E(r.started_at);
+  if (!r.finished_at.empty()) o << " \u00b7 finished " << E(r.finished_at);
+  o << " \u00b7 exit code " << r.exit_code << "</p>\n";
+  if (!r.complete) {
+    o << "<div class=\"banner incomplete\">INCOMPLETE: "
+      << E(r.incomplete_reason.empty() ? "the run did not finish" : r.incomplete_reason)
+      << ". The cases below are the ones that finished; the counts are not a full run.</div>\n";
+  } else if (s.fail + s.error + s.aborted > 0) {
+    o << "<div class=\"banner bad\">Complete: " << s.fail << " failed, " << s.error << " errored, "
+      << s.aborted << " aborted of " << s.total << " cases.</div>\n";
+  } else {
+    o << "<div class=\"banner ok\">Complete: all " << s.total
+      << " cases passed or were skipped for a stated reason.</div>\n";
+  }
+  const auto basics = ContextBasics(r.context);
+  if (!basics.empty()) {
+    o << "<dl class=\"ctx\">\n";
+    for (const auto& [path, value] : basics) {
+      o << "<dt>" << E(ContextLabel(path)) << "</dt><dd>" << E(value) << "</dd>\n";
+    }
+    o << "</dl>\n";
+  }
+  if (r.context.is_object() && !r.context.empty()) {
+    o << "<details><summary>Full context (binfmt entries, images, everything recorded)</summary>"
+      << "<pre>" << E(r.context.dump(2, ' ', false, json::error_handler_t::replace))
+      << "</pre></details>\n";
+  }
+  o << "</header>\n";
+}
+
+void SummaryTiles(std::ostringstream& o, const Summary& s) {
+  o << "<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"tiles\">\n";
+  auto tile = [&](const char* cls, const std::string& label, const std::string& value) {
+    o << "<div class=\"tile" << (*cls ? " " : "") << cls << "\"><b>" << E(value) << "</b>"
+      << E(label) << "</div>\n";
+  };
+  tile("", "cases", std::to_string(s.total));
+  tile("pass", "pass", std::to_string(s.pass));
+  tile("fail", "fail", std::to_string(s.fail));
+  tile("skip", "skip", std::to_string(s.skip));
+  tile("error", "error", std::to_string(s.error));
+  tile("aborted", "aborted", std::to_string(s.aborted));
+  tile("", "case time", FormatDurationNs(s.duration_ns));
+  o << "</div>\n</section>\n";
+}
+
+void MatrixTable(std::ostringstream& o, const RunReport& r) {
+  const StatusMatrix m = BuildStatusMatrix(r.cases);
+  if (m.arches.empty()) return;
+  o << "<section id=\"matrix\">\n<h2>Architecture \u00d7 layer</h2>\n"
+    << "<p class=\"note\">Each cell: pass / fail / skip; errors (E) and aborted (A) when "
+       "nonzero. The color is the worst status in the cell.</p>\n"
+    << "<table class=\"matrix\">\n<tr><th>arch \\ layer</th>";
+  for (const auto& l : m.layers) o << "<th scope=\"col\">" << E(l) << "</th>";
+  o << "</tr>\n";
+  for (const auto& a : m.arches) {
+    o << "<tr><th scope=\"row\">" << E(a) << "</th>";
+    for (const auto& l : m.layers) {
+      const StatusCounts* c = m.Cell(a, l);
+      if (!c) {
+        o << "<td class=\"c-none\">\u2013</td>";
+        continue;
+      }
+      std::string text = std::to_string(c->pass) + " / " + std::to_string(c->fail) + " / " +
+                         std::to_string(c->skip);
+      if (c->error) text += " E" + std::to_string(c->error);
+      if (c->aborted) text += " A" + std::to_string(c->aborted);
+      std::string tip = std::to_string(c->pass) + " pass, " + std::to_string(c->fail) + " fail, " +
+                        std::to_string(c->skip) + " skip, " + std::to_string(c->error) +
+                        " error, " + std::to_string(c->aborted) + " aborted";
+      o << "<td class=\"c-" << StatusClass(c->Worst()) << "\" title=\"" << E(tip) << "\">"
+        << E(text) << "</td>";
+    }
+    o << "</tr>\n";
+  }
+  o << "</table>\n</section>\n";
+}
+
+void StepsTable(std::ostringstream& o, const CaseResult& c) {
+  o << "<table class=\"steps\"><tr><th>step</th><th>operation</th><th>time</th><th>result</th>"
+       "</tr>\n";
+  for (const auto& s : c.steps) {
+    o << "<tr><td>" << E(s.name) << "</td><td><code>" << E(s.operation) << "</code></td>"
+      << "<td class=\"num\">" << E(FormatDurationNs(s.duration_ns)) << "</td><td>"
+      << (s.ok ? "<span class=\"s s-pass\">ok</span>" : "<span class=\"s s-fail\">failed</span>");
+    if (!s.error.empty()) o << "<div class=\"reason\">" << E(s.error) << "</div>";
+    if (!s.output.empty()) o << "<pre>" << E(s.output) << "</pre>";
+    o << "</td></tr>\n";
+  }
+  o << "</table>\n";
+}
+
+void Failures(std::ostringstream& o, const RunReport& r) {
+  const auto bad = NotPassing(r.cases);
+  o << "<section id=\"failures\">\n<h2>Failed, errored and aborted cases</h2>\n";
+  if (bad.empty()) {
+    o << "<p>None.</p>\n</section>\n";
+    return;
+  }
+  o << "<table class=\"failures\">\n<tr><th>status</th><th>case</th><th>reason</th></tr>\n";
+  for (const CaseResult* c : bad) {
+    o << "<tr><td>" << StatusBadge(c->status) << "</td><td><code>" << E(c->Id()) << "</code>";
+    if (!c->spec_ref.empty()) o << "<div class=\"note\">checks " << E(c->spec_ref) << "</div>";
+    o << "<div class=\"note\">" << E(FormatDurationNs(c->duration_ns)) << "</div></td>"
+      << "<td><div class=\"reason\">" << E(c->reason) << "</div>";
+    if (!c->steps.empty()) {
+      // Open: the steps and their output are what the reader of this table came for.
+      o << "<details open><summary>" << c->steps.size() << " step"
+        << (c->steps.size() == 1 ? "" : "s") << "</summary>\n";
+      StepsTable(o, *c);
+      o << "</details>";
+    }
+    o << "</td></tr>\n";
+  }
+  o << "</table>\n</section>\n";
+}
+
+void Skips(std::ostringstream& o, const RunReport& r) {
+  const auto groups = GroupSkips(r.cases);
+  if (groups.empty()) return;
+  o << "<section id=\"skips\">\n<h2>Skipped, by reason</h2>\n<table>\n<tr><th>cases</th>"
+       "<th>reason</th></tr>\n";
+  for (const auto& g : groups) {
+    o << "<tr><td class=\"num\">" << g.count << "</td><td class=\"reason\">"
+      << E(g.reason.empty() ? "(no reason given)" : g.reason) << "</td></tr>\n";
+  }
+  o << "</table>\n</section>\n";
+}
+
+constexpr const char* kBoxLegend =
+    "<p class=\"note\">Box: p50 to p90 (thick mark at p50); whisker to p99; dashed to max; thin "
+    "line from min. Milliseconds, wall clock. Failed steps are counted, not timed.</p>\n";
+
+void StepLatencySection(std::ostringstream& o, const RunReport& r) {
+  const auto layers = StepLatencyByLayer(r.cases);
+  if (layers.empty()) return;
+  o << "<section id=\"latency\">\n<h2>Step latency per layer</h2>\n" << kBoxLegend;
+  for (const auto& l : layers) {
+    std::vector<BoxRow> rows;
+    for (const auto& s : l.steps) rows.push_back({s.step, s.ms, s.errors});
+    o << "<h3>" << E(l.layer) << "</h3>\n" << BoxChart(rows, "step latency, " + l.layer);
+  }
+  o << "</section>\n";
+}
+
+void Throughput(std::ostringstream& o, const RunReport& r) {
+  const json* rows = Section(r, "throughput");
+  if (!rows) return;
+  std::vector<std::string> layers;
+  for (const auto& row : *rows) {
+    if (!StrField(row, "layer").empty()) AddUnique(&layers, StrField(row, "layer"));
+  }
+  if (layers.empty()) return;
+  static const char* kOps[] = {"create", "start", "wait", "delete", "end_to_end"};
+  o << "<section id=\"throughput\">\n<h2>Throughput</h2>\n"
+    << "<p class=\"note\">Concurrent starts: K workers each running container lifecycles. "
+       "Starts per second against K, then the latency of each operation at each K.</p>\n";
+  for (const auto& layer : layers) {
+    std::vector<std::string> arches;
+    std::vector<double> ks;
+    std::vector<const json*> mine;
+    for (const auto& row : *rows) {
+      double k = NumField(row, "concurrency");
+      if (StrField(row, "layer") != layer || !std::isfinite(k)) continue;
+      mine.push_back(&row);
+      AddUnique(&arches, StrField(row, "arch"));
+      if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
+    }
+    if (mine.empty()) continue;
+    std::sort(ks.begin(), ks.end());
+    o << "<h3>" << E(layer) << "</h3>\n";
+    std::vector<Series> series;
+    for (const auto& arch : arches) {
+      Series s{arch.empty() ? "?" : arch, {}};
+      for (const json* row : mine) {
+        double rate = NumField(*row, "starts_per_s");
+        if (StrField(*row, "arch") == arch && std::isfinite(rate)) {
+          s.points.emplace_back(NumField(*row, "concurrency"), rate);
+        }
+      }
+      if (!s.points.empty()) series.push_back(std::move(s));
+    }
+    if (!series.empty()) {
+      o << "<h4>starts per second against concurrency</h4>\n"
+        << LineChart(series, "starts per second against concurrency, " + layer,
+                     "concurrent workers (K)", "starts/s");
+    }
+    for (double k : ks) {
+      std::vector<BoxRow> boxes;
+      for (const auto& arch : arches) {
+        for (const json* row : mine) {
+          if (StrField(*row, "arch") != arch || NumField(*row, "concurrency") != k) continue;
+          auto lat = row->find("latency");
+          if (lat == row->end() || !lat->is_object()) continue;
+          std::vector<std::string> ops(std::begin(kOps), std::end(kOps));
+          for (const auto& [name, value] : lat->items()) AddUnique(&ops, name);
+          for (const auto& op : ops) {
+            Distribution d;
+            auto it = lat->find(op);
+            if (it != lat->end() && DistributionFromJson(*it, &d)) {
+              boxes.push_back({arch + " \u00b7 " + op, d, 0});
+            }
+          }
+        }
+      }
+      if (boxes.empty()) continue;
+      o << "<h4>latency at K = " << Num(k) << "</h4>\n"
+        << BoxChart(boxes, "latency at K=" + Num(k) + ", " + layer);
+    }
+  }
+  o << kBoxLegend << "</section>\n";
+}
+
+void CrossArch(std::ostringstream& o, const RunReport& r) {
+  const json* rows = Section(r, "crossarch");
+  if (!rows) return;
+  std::vector<std::string> arches;
+  for (const auto& row : *rows) {
+    if (!StrField(row, "arch").empty()) AddUnique(&arches, StrField(row, "arch"));
+  }
+  if (arches.empty()) return;
+  o << "<section id=\"crossarch\">\n<h2>Cross-architecture: emulated vs native</h2>\n"
+    << "<p class=\"note\">For each foreign architecture: the time to start a container and "
+       "to run the probe under QEMU user-mode emulation, beside the same on the native "
+       "architecture; the ratio is emulated / native.</p>\n";
+  for (const auto& arch : arches) {
+    std::vector<PairRow> pairs;
+    for (const auto& row : *rows) {
+      if (StrField(row, "arch") != arch) continue;
+      const std::string layer = StrField(row, "layer");
+      PairRow start{layer + " \u00b7 start", NumField(row, "emulated_start_ms"),
+                    NumField(row, "native_start_ms")};
+      PairRow probe{layer + " \u00b7 probe run", NumField(row, "probe_run_ms"),
+                    NumField(row, "native_probe_run_ms")};
+      for (const PairRow& p : {start, probe}) {
+        if (std::isfinite(p.emulated) || std::isfinite(p.native)) pairs.push_back(p);
+      }
+    }
+    if (pairs.empty()) continue;
+    o << "<h3>" << E(arch) << "</h3>\n" << PairBarChart(pairs, "emulated vs native, " + arch);
+  }
+  o << "</section>\n";
+}
+
+void AllCases(std::ostringstream& o, const RunReport& r) {
+  if (r.cases.empty()) return;
+  o << "<section id=\"cases\">\n<h2>All cases</h2>\n<details><summary>" << r.cases.size()
+    << " cases</summary>\n<table>\n<tr><th>status</th><th>case</th><th>time</th>"
+       "<th>reason</th></tr>\n";
+  for (const auto& c : r.cases) {
+    o << "<tr><td>" << StatusBadge(c.status) << "</td><td><code>" << E(c.Id())
+      << "</code></td><td class=\"num\">" << E(FormatDurationNs(c.duration_ns))
+      << "</td><td class=\"reason\">" << E(c.reason) << "</td></tr>\n";
+  }
+  o << "</table>\n</details>\n</section>\n";
+}
+
+}  // namespace
+
+std::string FormatHtml(const RunReport& report) {
+  const Summary s = Summarize(report.cases);
+  std::string title = "polyarch report";
+  std::string host = ContextValue(report.context, "host.hostname");
+  if (!host.empty()) title += " \u00b7 " + host;
+  if (!report.started_at.empty()) title += " \u00b7 " + report.started_at;
+
+  std::ostringstream o;
+  o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    << "<title>" << E(title) << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n"
+    << "<main>\n";
+  Header(o, report, s);
+  SummaryTiles(o, s);
+  MatrixTable(o, report);
+  Failures(o, report);
+  Skips(o, report);
+  StepLatencySection(o, report);
+  Throughput(o, report);
+  CrossArch(o, report);
+  AllCases(o, report);
+  o << "<footer>polyarch report, schema version " << kReportSchemaVersion
+    << ". Self-contained: this page loads nothing from anywhere.</footer>\n</main>\n</body>\n"
+       "</html>\n";
+  return o.str();
+}
+
+}  // namespace polyarch

@@ -1,0 +1,86 @@
+// Result values: what a run produced, as plain data. Suites fill them; statistics are
+// computed from them by pure functions; reporters only format them.
+#ifndef POLYARCH_HARNESS_REPORT_RESULT_H_
+#define POLYARCH_HARNESS_REPORT_RESULT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace polyarch {
+
+enum class CaseStatus {
+  kPass,
+  kFail,     // the stack under test did not do what the case requires
+  kSkip,     // not run, for a stated reason (a capability the layer lacks, a host limit)
+  kError,    // the harness could not run the case (bad set-up, a deadline in the harness)
+  kAborted,  // the stack died under it (a daemon vanished mid-case)
+};
+std::string_view CaseStatusName(CaseStatus s);
+bool ParseCaseStatus(std::string_view name, CaseStatus* out);
+
+// One operation a case performed through a driver.
+struct StepRecord {
+  std::string name;       // "create", "exec /probe info", "wait"
+  std::string operation;  // what the driver did: "runc create", "POST /containers/create"
+  int64_t duration_ns = 0;
+  bool ok = true;
+  std::string error;   // the step's Status when not ok
+  std::string output;  // bounded output, kept when the step or the case failed
+};
+
+struct CaseResult {
+  std::string suite;  // "lifecycle", "crossarch", "throughput", "faults"
+  std::string layer;  // "runc", "crun", "containerd", "docker", "null"
+  std::string arch;   // "amd64", "s390x", or "mixed"
+  std::string name;   // "create_reports_created"
+  int repeat = 0;     // 0-based, for --repeat
+  std::string spec_ref;  // the requirement it checks, e.g. "OCI runtime-spec runtime.md#create"
+  CaseStatus status = CaseStatus::kPass;
+  std::string reason;  // why it failed, was skipped, errored or aborted; empty on pass
+  int64_t duration_ns = 0;
+  std::vector<StepRecord> steps;
+  // Numbers a case measured (latencies, rates, ratios); name -> value.
+  std::map<std::string, double> metrics;
+  // Structured extra data (the probe's info record, throughput distributions).
+  nlohmann::json data = nlohmann::json::object();
+
+  // "lifecycle/runc/s390x/create_reports_created" (+ "#2" for repeats)
+  std::string Id() const;
+};
+
+struct Summary {
+  int total = 0, pass = 0, fail = 0, skip = 0, error = 0, aborted = 0;
+  int64_t duration_ns = 0;
+};
+Summary Summarize(const std::vector<CaseResult>& cases);
+
+struct RunReport {
+  // What the results depend on: host, kernel, cgroup mode, CPU, runtime/daemon/QEMU versions,
+  // binfmt entries and flags, image digests, polyarch version and command line.
+  nlohmann::json context = nlohmann::json::object();
+  std::vector<CaseResult> cases;
+  // Per-run data that is not a case: throughput tables, calibration, cleanup checks.
+  nlohmann::json sections = nlohmann::json::object();
+  bool complete = false;          // false while running, or when the run was interrupted
+  std::string incomplete_reason;  // "interrupted by SIGINT", "polyarch crashed"
+  std::string started_at;         // RFC 3339 UTC
+  std::string finished_at;
+  int exit_code = 0;
+};
+
+inline constexpr int kReportSchemaVersion = 1;
+
+// The report as JSON (schema: docs/report.schema.json) and back. FromJson validates shape
+// and returns false with a message naming the field when it is not a polyarch report.
+nlohmann::json ReportToJson(const RunReport& report);
+bool ReportFromJson(const nlohmann::json& j, RunReport* out, std::string* error);
+nlohmann::json CaseToJson(const CaseResult& c);
+bool CaseFromJson(const nlohmann::json& j, CaseResult* out, std::string* error);
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_REPORT_RESULT_H_

@@ -1,0 +1,150 @@
+#include "harness/report/views.h"
+
+#include <algorithm>
+
+namespace polyarch {
+namespace {
+
+void AddUnique(std::vector<std::string>* v, const std::string& s) {
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
+}
+
+}  // namespace
+
+void StatusCounts::Add(CaseStatus s) {
+  switch (s) {
+    case CaseStatus::kPass:
+      ++pass;
+      break;
+    case CaseStatus::kFail:
+      ++fail;
+      break;
+    case CaseStatus::kSkip:
+      ++skip;
+      break;
+    case CaseStatus::kError:
+      ++error;
+      break;
+    case CaseStatus::kAborted:
+      ++aborted;
+      break;
+  }
+}
+
+CaseStatus StatusCounts::Worst() const {
+  if (aborted) return CaseStatus::kAborted;
+  if (error) return CaseStatus::kError;
+  if (fail) return CaseStatus::kFail;
+  if (skip && !pass) return CaseStatus::kSkip;
+  return CaseStatus::kPass;
+}
+
+const StatusCounts* StatusMatrix::Cell(const std::string& arch, const std::string& layer) const {
+  auto it = cells.find({arch, layer});
+  return it == cells.end() ? nullptr : &it->second;
+}
+
+StatusMatrix BuildStatusMatrix(const std::vector<CaseResult>& cases) {
+  StatusMatrix m;
+  for (const auto& c : cases) {
+    AddUnique(&m.arches, c.arch);
+    AddUnique(&m.layers, c.layer);
+    m.cells[{c.arch, c.layer}].Add(c.status);
+  }
+  return m;
+}
+
+std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases) {
+  std::vector<SkipGroup> groups;
+  for (const auto& c : cases) {
+    if (c.status != CaseStatus::kSkip) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const SkipGroup& g) { return g.reason == c.reason; });
+    if (it == groups.end()) {
+      groups.push_back({c.reason, 1});
+    } else {
+      ++it->count;
+    }
+  }
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const SkipGroup& a, const SkipGroup& b) { return a.count > b.count; });
+  return groups;
+}
+
+std::vector<const CaseResult*> NotPassing(const std::vector<CaseResult>& cases) {
+  std::vector<const CaseResult*> out;
+  for (const auto& c : cases) {
+    if (c.status == CaseStatus::kFail || c.status == CaseStatus::kError ||
+        c.status == CaseStatus::kAborted) {
+      out.push_back(&c);
+    }
+  }
+  return out;
+}
+
+std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& cases) {
+  std::vector<std::string> layers;
+  std::map<std::string, std::vector<std::string>> step_order;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> values;
+  std::map<std::pair<std::string, std::string>, int> errors;
+  for (const auto& c : cases) {
+    if (c.steps.empty()) continue;
+    AddUnique(&layers, c.layer);
+    for (const auto& s : c.steps) {
+      AddUnique(&step_order[c.layer], s.name);
+      auto key = std::make_pair(c.layer, s.name);
+      if (s.ok) {
+        values[key].push_back(static_cast<double>(s.duration_ns) / 1e6);
+      } else {
+        ++errors[key];
+      }
+    }
+  }
+  std::vector<LayerLatency> out;
+  for (const auto& layer : layers) {
+    LayerLatency l{layer, {}};
+    for (const auto& step : step_order[layer]) {
+      auto key = std::make_pair(layer, step);
+      l.steps.push_back({step, ComputeDistribution(values[key]), errors[key]});
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::string ContextValue(const nlohmann::json& context, std::string_view dotted_path) {
+  const nlohmann::json* j = &context;
+  while (!dotted_path.empty()) {
+    size_t dot = dotted_path.find('.');
+    std::string key(dotted_path.substr(0, dot));
+    dotted_path = dot == std::string_view::npos ? std::string_view() : dotted_path.substr(dot + 1);
+    if (!j->is_object()) return "";
+    auto it = j->find(key);
+    if (it == j->end()) return "";
+    j = &*it;
+  }
+  if (j->is_string()) return j->get<std::string>();
+  if (j->is_number() || j->is_boolean()) return j->dump();
+  return "";
+}
+
+std::vector<std::pair<std::string, std::string>> ContextBasics(const nlohmann::json& context) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](const std::string& path) {
+    std::string v = ContextValue(context, path);
+    if (!v.empty()) out.emplace_back(path, std::move(v));
+  };
+  for (const char* path :
+       {"host.hostname", "host.kernel", "host.machine", "host.cpu_model", "host.cpus",
+        "host.cgroup_mode", "polyarch.version", "polyarch.command_line", "qemu.version"}) {
+    add(path);
+  }
+  for (const char* group : {"runtimes", "layers", "daemons"}) {
+    auto it = context.is_object() ? context.find(group) : context.end();
+    if (it == context.end() || !it->is_object()) continue;
+    for (const auto& [name, value] : it->items()) add(std::string(group) + "." + name + ".version");
+  }
+  return out;
+}
+
+}  // namespace polyarch

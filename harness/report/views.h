@@ -1,0 +1,75 @@
+// Pure groupings of a RunReport that more than one reporter shows: the arch x layer matrix,
+// the skip reasons, the step latency distributions. Kept here so the console and the HTML
+// page cannot disagree about a count, and so the reporters themselves only format.
+#ifndef POLYARCH_HARNESS_REPORT_VIEWS_H_
+#define POLYARCH_HARNESS_REPORT_VIEWS_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "harness/report/result.h"
+#include "harness/report/stats.h"
+
+namespace polyarch {
+
+struct StatusCounts {
+  int pass = 0, fail = 0, skip = 0, error = 0, aborted = 0;
+  void Add(CaseStatus s);
+  int Total() const { return pass + fail + skip + error + aborted; }
+  // The status a reader should see first: aborted, error, fail, skip, then pass.
+  CaseStatus Worst() const;
+};
+
+// Arches and layers in the order they first appear among the cases, which is the run's plan
+// order (the order the user listed them), not alphabetical.
+struct StatusMatrix {
+  std::vector<std::string> arches;
+  std::vector<std::string> layers;
+  std::map<std::pair<std::string, std::string>, StatusCounts> cells;  // (arch, layer)
+
+  // Counts for one cell; nullptr when no case ran there.
+  const StatusCounts* Cell(const std::string& arch, const std::string& layer) const;
+};
+StatusMatrix BuildStatusMatrix(const std::vector<CaseResult>& cases);
+
+// Skipped cases grouped by reason, most frequent first (ties: first seen first).
+struct SkipGroup {
+  std::string reason;
+  int count = 0;
+};
+std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases);
+
+// Cases that need attention: fail, error and aborted, in run order.
+std::vector<const CaseResult*> NotPassing(const std::vector<CaseResult>& cases);
+
+// Wall-clock latency of one step name within one layer, over every case of that layer.
+// Only successful steps enter the distribution: a failed step's duration is usually a
+// deadline, not a latency. Failed ones are counted in `errors`.
+struct StepLatency {
+  std::string step;
+  Distribution ms;  // milliseconds
+  int errors = 0;
+};
+struct LayerLatency {
+  std::string layer;
+  std::vector<StepLatency> steps;  // step names in first-seen order
+};
+std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& cases);
+
+// A context value by dotted path ("host.kernel"): strings as they are, numbers and booleans
+// as JSON text, "" when absent or an object or array. Reports from older or partial runs
+// lack keys, so reporters must not assume any is present.
+std::string ContextValue(const nlohmann::json& context, std::string_view dotted_path);
+
+// The context facts every reporter's header shows, as (label, value) pairs in a fixed order,
+// leaving out what the context lacks: host.*, polyarch.*, qemu.version, then the version of
+// each runtime, layer and daemon recorded (runtimes.<name>.version, layers.<name>.version,
+// daemons.<name>.version).
+std::vector<std::pair<std::string, std::string>> ContextBasics(const nlohmann::json& context);
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_REPORT_VIEWS_H_
