@@ -40,7 +40,10 @@ struct ContainerSpec {
 };
 
 struct StepResult {
-  Status status;  // ok, or how the stack failed the step
+  // ok, or how the stack failed the step. Code::kUnavailable means the stack itself is gone
+  // (a daemon that no longer answers): suites mark such cases aborted. A refusal (a state
+  // transition the stack rejects) uses any other code.
+  Status status;
   int64_t duration_ns = 0;
   CapturedOutput output;  // the runtime's or daemon's own output / response, bounded
   std::string operation;  // "runc start", "POST /containers/{id}/start", "Tasks.Start"

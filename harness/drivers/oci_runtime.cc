@@ -92,7 +92,7 @@ class OciRuntimeDriver : public Driver {
       ProcessResult shown = *res;
       if (text.ok()) shown.err.head = *text;
       r.output = shown.err;
-      r.status = Unavailable(r.operation + " " + spec.id + " failed: " + RuntimeFailure(shown));
+      r.status = FailedPrecondition(r.operation + " " + spec.id + " failed: " + RuntimeFailure(shown));
       return r;
     }
     auto pid_text = ReadFile(bundle + "/pid");
@@ -128,18 +128,18 @@ class OciRuntimeDriver : public Driver {
         r.state = ContainerState::kNotFound;
         return r;  // asking about a missing container is answered, not failed
       }
-      r.status = Unavailable(r.operation + " " + id + " failed: " + RuntimeFailure(*res));
+      r.status = FailedPrecondition(r.operation + " " + id + " failed: " + RuntimeFailure(*res));
       return r;
     }
     json j = json::parse(res->out.Text(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-      r.status = Unavailable(r.operation + " printed something that is not JSON");
+      r.status = FailedPrecondition(r.operation + " printed something that is not JSON");
       return r;
     }
     r.state = ParseStatus(j.value("status", ""));
     r.pid = j.value("pid", 0);
     if (r.state == ContainerState::kUnknown) {
-      r.status = Unavailable(r.operation + ": unknown status '" + j.value("status", "") + "'");
+      r.status = FailedPrecondition(r.operation + ": unknown status '" + j.value("status", "") + "'");
     }
     return r;
   }
@@ -169,7 +169,7 @@ class OciRuntimeDriver : public Driver {
       r.status = DeadlineExceeded(r.operation + " did not finish within " +
                                   std::to_string(timeout.count()) + " ms");
     } else if (!started) {
-      r.status = Unavailable(r.operation + " " + id + " refused: " + RuntimeFailure(*res));
+      r.status = FailedPrecondition(r.operation + " " + id + " refused: " + RuntimeFailure(*res));
     } else {
       r.exit_code = res->ShellStatus();
     }
@@ -221,13 +221,13 @@ class OciRuntimeDriver : public Driver {
     r.duration_ns = Since(start);
     if (!res.ok() || !res->success()) {
       r.status =
-          res.ok() ? Unavailable(r.operation + " failed: " + RuntimeFailure(*res)) : res.status();
+          res.ok() ? FailedPrecondition(r.operation + " failed: " + RuntimeFailure(*res)) : res.status();
       return r;
     }
     json j = json::parse(res->out.Text(), nullptr, false);
     if (j.is_null()) return r;  // runc prints "null" for an empty root
     if (!j.is_array()) {
-      r.status = Unavailable(r.operation + " printed something that is not a JSON list");
+      r.status = FailedPrecondition(r.operation + " printed something that is not a JSON list");
       return r;
     }
     for (const auto& c : j) {
@@ -258,7 +258,7 @@ class OciRuntimeDriver : public Driver {
     } else if (!res->success()) {
       std::string why = RuntimeFailure(*res);
       r.status = SaysNotFound(res->err.Text()) ? NotFound(r.operation + ": " + why)
-                                               : Unavailable(r.operation + ": " + why);
+                                               : FailedPrecondition(r.operation + ": " + why);
     }
     return r;
   }
