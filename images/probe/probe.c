@@ -38,7 +38,9 @@ static const char kUsage[] =
     "  echo-args ARGS...        print each argument on its own line\n"
     "  write-file PATH [TEXT]   write TEXT (default 'polyarch-probe') and a newline, fsync\n"
     "  cat PATH                 copy the file to stdout\n"
-    "  env NAME                 print $NAME; exit 1 if it is not set\n";
+    "  env NAME                 print $NAME; exit 1 if it is not set\n"
+    "  mark PATH                write its own pid (as seen inside) to PATH, print 'ready',\n"
+    "                           then wait until signalled (exits 143 on SIGTERM)\n";
 
 __attribute__((format(printf, 1, 2))) static int UsageError(const char* fmt, ...) {
   va_list args;
@@ -579,6 +581,19 @@ static int CmdEnv(int argc, char** argv) {
   return fflush(stdout) == 0 ? kExitOk : kExitFailed;
 }
 
+// Proof that the container's process itself ran (not just that the runtime said so): the
+// marker is written by the main process and read back through exec.
+static int CmdMark(int argc, char** argv) {
+  if (argc != 3) return UsageError("usage: probe mark PATH");
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  char* write_argv[] = {argv[0], (char*)"write-file", argv[2], pid, NULL};
+  int rc = CmdWriteFile(4, write_argv);
+  if (rc != kExitOk) return rc;
+  if (!SetTermAction(ExitOnTerm) || PrintReady() != kExitOk) return kExitFailed;
+  for (;;) pause();
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     fputs(kUsage, stderr);
@@ -594,6 +609,7 @@ int main(int argc, char** argv) {
   if (strcmp(cmd, "write-file") == 0) return CmdWriteFile(argc, argv);
   if (strcmp(cmd, "cat") == 0) return CmdCat(argc, argv);
   if (strcmp(cmd, "env") == 0) return CmdEnv(argc, argv);
+  if (strcmp(cmd, "mark") == 0) return CmdMark(argc, argv);
   UsageError("unknown command '%s'", cmd);
   fputs(kUsage, stderr);
   return kExitUsage;
