@@ -414,8 +414,6 @@ void CheckRuntimeAccepts(DoctorReport& r, const ToolVersion& tool) {
 }
 
 void CheckRuntimes(DoctorReport& r, bool probe) {
-  bool hybrid_v2_held =
-      r.host.cgroups.mode == CgroupMode::kHybrid && !r.host.cgroups.v2_controllers.empty();
   struct Tool {
     const char* program;
     const char* flag;
