@@ -27,13 +27,19 @@ class LogMessage {
   LogLevel level_;
   std::ostringstream stream_;
 };
+// Turns the streamed expression into void, so PA_LOG can be the arm of a conditional.
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
 }  // namespace internal
 
 }  // namespace polyarch
 
-#define PA_LOG(level)                                         \
-  if (!::polyarch::LogEnabled(::polyarch::LogLevel::level)) { \
-  } else                                                      \
-    ::polyarch::internal::LogMessage(::polyarch::LogLevel::level).stream()
+// An expression, not an if statement: safe as the body of an unbraced if/else.
+#define PA_LOG(level)                                  \
+  !::polyarch::LogEnabled(::polyarch::LogLevel::level) \
+      ? (void)0                                        \
+      : ::polyarch::internal::Voidify() &              \
+            ::polyarch::internal::LogMessage(::polyarch::LogLevel::level).stream()
 
 #endif  // POLYARCH_HARNESS_CORE_LOG_H_
