@@ -82,6 +82,9 @@ struct Capabilities {
   bool stats = false;
   // Whether deleting a running container without force is refused (the OCI rule).
   bool delete_running_refused = true;
+  // Whether starting a stopped container is refused (the OCI rule). The Docker engine
+  // instead runs its process again: that is its documented promise, checked as such.
+  bool start_stopped_refused = true;
 };
 
 class Driver {

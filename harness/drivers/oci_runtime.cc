@@ -71,6 +71,15 @@ class OciRuntimeDriver : public Driver {
     if (!r.status.ok()) return r;
     // The container's own stdout/stderr go to files: it outlives `create`, and a pipe
     // polyarch stops reading would break its writes.
+    if (Journal* j = layer_->options_.journal) {
+      r.status = j->Add({"container",
+                         layer_->options_.name + "/" + spec.id,
+                         {{"layer", layer_->options_.name},
+                          {"binary", layer_->binary_},
+                          {"root", layer_->state_root_},
+                          {"id", spec.id}}});
+      if (!r.status.ok()) return r;
+    }
     int out = ::open((bundle + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int err = ::open((bundle + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     SpawnOptions so;
@@ -92,7 +101,8 @@ class OciRuntimeDriver : public Driver {
       ProcessResult shown = *res;
       if (text.ok()) shown.err.head = *text;
       r.output = shown.err;
-      r.status = FailedPrecondition(r.operation + " " + spec.id + " failed: " + RuntimeFailure(shown));
+      r.status =
+          FailedPrecondition(r.operation + " " + spec.id + " failed: " + RuntimeFailure(shown));
       return r;
     }
     auto pid_text = ReadFile(bundle + "/pid");
@@ -139,7 +149,8 @@ class OciRuntimeDriver : public Driver {
     r.state = ParseStatus(j.value("status", ""));
     r.pid = j.value("pid", 0);
     if (r.state == ContainerState::kUnknown) {
-      r.status = FailedPrecondition(r.operation + ": unknown status '" + j.value("status", "") + "'");
+      r.status =
+          FailedPrecondition(r.operation + ": unknown status '" + j.value("status", "") + "'");
     }
     return r;
   }
@@ -220,8 +231,8 @@ class OciRuntimeDriver : public Driver {
     auto res = RunProcess(Argv({"list", "--format", "json"}), layer_->options_.step_timeout);
     r.duration_ns = Since(start);
     if (!res.ok() || !res->success()) {
-      r.status =
-          res.ok() ? FailedPrecondition(r.operation + " failed: " + RuntimeFailure(*res)) : res.status();
+      r.status = res.ok() ? FailedPrecondition(r.operation + " failed: " + RuntimeFailure(*res))
+                          : res.status();
       return r;
     }
     json j = json::parse(res->out.Text(), nullptr, false);
@@ -275,6 +286,8 @@ class OciRuntimeDriver : public Driver {
     }
     if (pid > 0) Reaper::Instance().Release(pid);
     (void)RemoveTree(layer_->containers_dir_ + "/" + id);
+    if (Journal* j = layer_->options_.journal)
+      (void)j->Remove("container", layer_->options_.name + "/" + id);
   }
 
   OciRuntimeLayer* layer_;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "harness/core/journal.h"
 #include "harness/drivers/driver.h"
 #include "harness/host/runtime_probe.h"
 #include "images/builder.h"
@@ -26,6 +27,9 @@ struct OciRuntimeOptions {
   std::string run_dir;  // the run's directory; the layer works under <run_dir>/<name>
   const ImageSet* images = nullptr;
   std::chrono::milliseconds step_timeout{60000};
+  // Optional: each container is recorded before it is created and forgotten once deleted,
+  // so a killed run's containers can be found and removed later.
+  Journal* journal = nullptr;
 };
 
 class OciRuntimeLayer : public Layer {

@@ -493,6 +493,7 @@ const DockerImage* DockerLayer::FindImage(const ArchInfo& arch) const {
 
 Capabilities DockerLayer::capabilities() const {
   Capabilities c;
+  c.start_stopped_refused = false;  // `docker start` of an exited container restarts it
   c.pause = true;
   c.exec = true;
   c.kill = true;
