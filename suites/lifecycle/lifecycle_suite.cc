@@ -1,0 +1,374 @@
+#include "suites/lifecycle/lifecycle_suite.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "harness/core/fs.h"
+
+namespace polyarch {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// References into the OCI runtime specification (runtime.md) for the rules checked.
+constexpr char kSpecCreate[] = "OCI runtime-spec runtime.md#create";
+constexpr char kSpecStart[] = "OCI runtime-spec runtime.md#start";
+constexpr char kSpecState[] = "OCI runtime-spec runtime.md#state";
+constexpr char kSpecKill[] = "OCI runtime-spec runtime.md#kill";
+constexpr char kSpecDelete[] = "OCI runtime-spec runtime.md#delete";
+constexpr char kSpecLifecycle[] = "OCI runtime-spec runtime.md#lifecycle";
+
+const std::vector<std::string> kSleeper = {"/probe", "sleep", "600"};
+
+std::string Name(ContainerState s) { return std::string(ContainerStateName(s)); }
+
+// Asks for the state and fails the case unless it is `want`.
+bool ExpectState(CaseContext& ctx, const std::string& id, ContainerState want,
+                 const std::string& when) {
+  StateResult s = ctx.State(id);
+  if (!ctx.Ok(s, "state " + when)) return false;
+  return ctx.Expect(s.state == want,
+                    "state " + when + " is '" + Name(s.state) + "', expected '" + Name(want) + "'");
+}
+
+// CPU time (utime + stime, in clock ticks) of a host process.
+long CpuTicks(int pid) {
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!stat.ok()) return -1;
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(stat->substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The lifecycle of a container whose process exits with `code`.
+void ExitCodeCase(CaseContext& ctx, int code) {
+  std::string id = ctx.NewId();
+  if (!ctx.Run(ctx.Spec(id, {"/probe", "exit", std::to_string(code)}))) return;
+  WaitResult w = ctx.Wait(id, ctx.timeout());
+  if (!ctx.Ok(w, "wait")) return;
+  if (!ctx.Expect(w.exited, "the container did not exit")) return;
+  ctx.Expect(w.exit_code == code,
+             "exit code " + std::to_string(w.exit_code) + ", expected " + std::to_string(code));
+  ctx.Ok(ctx.Delete(id, false), "delete of the stopped container");
+}
+
+// A running container nobody touches: negative transitions on another container must leave
+// it running.
+struct Bystander {
+  std::string id;
+  bool ok = false;
+};
+Bystander StartBystander(CaseContext& ctx) {
+  Bystander b{ctx.NewId("bystander"), false};
+  b.ok = ctx.Run(ctx.Spec(b.id, kSleeper));
+  return b;
+}
+void ExpectUndisturbed(CaseContext& ctx, const Bystander& b) {
+  if (b.ok) ExpectState(ctx, b.id, ContainerState::kRunning, "of the bystander container");
+}
+
+// A container that ran to completion (exit 0) and was waited for.
+bool StoppedContainer(CaseContext& ctx, std::string* id) {
+  *id = ctx.NewId();
+  if (!ctx.Run(ctx.Spec(*id, {"/probe", "exit", "0"}))) return false;
+  WaitResult w = ctx.Wait(*id, ctx.timeout());
+  return ctx.Ok(w, "wait") && ctx.Expect(w.exited, "the container did not exit");
+}
+
+void Add(std::vector<CaseDef>& v, std::string name, std::string ref, std::vector<Need> needs,
+         std::function<void(CaseContext&)> body, bool serial = false) {
+  v.push_back({std::move(name), std::move(ref), std::move(needs), std::move(body), serial});
+}
+
+}  // namespace
+
+std::vector<CaseDef> LifecycleSuite::Cases() const {
+  std::vector<CaseDef> v;
+
+  Add(v, "create_reports_created", kSpecCreate, {Need::kCreatedState}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kSleeper)), "create")) return;
+    ExpectState(ctx, id, ContainerState::kCreated, "after create");
+  });
+
+  Add(v, "start_reports_running", kSpecStart, {}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    ExpectState(ctx, id, ContainerState::kRunning, "after start");
+  });
+
+  Add(v, "process_really_runs", kSpecStart, {Need::kExec}, [](CaseContext& ctx) {
+    // The main process writes its own pid (as it sees it) to a marker; exec reads it back.
+    std::string id = ctx.NewId();
+    if (!ctx.Run(ctx.Spec(id, {"/probe", "mark", "/tmp/marker"}))) return;
+    std::string seen;
+    for (int i = 0; i < 100 && seen.empty(); ++i) {
+      ExecResult e = ctx.driver().Exec(id, {"/probe", "cat", "/tmp/marker"}, ctx.timeout());
+      if (e.ok() && e.exit_code == 0) seen = Trim(e.out);
+      if (seen.empty()) std::this_thread::sleep_for(milliseconds(50));
+    }
+    ExecResult e = ctx.Exec(id, {"/probe", "cat", "/tmp/marker"});
+    if (!ctx.Ok(e, "exec cat marker")) return;
+    ctx.Expect(Trim(e.out) == "1", "the marker says the main process is pid '" + Trim(e.out) +
+                                       "' inside the container, expected 1");
+  });
+
+  Add(v, "state_pid_matches_kernel", kSpecState, {Need::kStatePid}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    StateResult s = ctx.State(id);
+    if (!ctx.Ok(s, "state") || !ctx.Expect(s.pid > 0, "state reports no pid")) return;
+    std::string proc = "/proc/" + std::to_string(s.pid);
+    auto status = ReadFile(proc + "/status");
+    if (!ctx.Expect(status.ok(), "pid " + std::to_string(s.pid) + " does not exist on the host")) {
+      return;
+    }
+    // NSpid lists the pid in each nested namespace: the last is the container's view.
+    auto line = status->find("\nNSpid:");
+    std::string nspid = line == std::string::npos
+                            ? ""
+                            : status->substr(line + 7, status->find('\n', line + 1) - line - 7);
+    std::istringstream in(nspid);
+    std::string first, last;
+    in >> first;
+    last = first;
+    for (std::string x; in >> x;) last = x;
+    ctx.Expect(first == std::to_string(s.pid),
+               "NSpid of the reported pid starts with '" + first + "'");
+    ctx.Expect(last == "1", "the reported pid is '" + last + "' in its own namespace, expected 1");
+    char self_ns[128] = {0}, its_ns[128] = {0};
+    ssize_t a = ::readlink("/proc/self/ns/pid", self_ns, sizeof self_ns - 1);
+    ssize_t b = ::readlink((proc + "/ns/pid").c_str(), its_ns, sizeof its_ns - 1);
+    ctx.Expect(a > 0 && b > 0 && std::string(self_ns) != std::string(its_ns),
+               "the container's process shares the host's pid namespace");
+  });
+
+  Add(v, "pause_freezes_and_resume_thaws", "runc/containerd freezer semantics",
+      {Need::kPause, Need::kStatePid}, [](CaseContext& ctx) {
+        std::string id = ctx.NewId();
+        if (!ctx.Run(ctx.Spec(id, {"/probe", "spin"}))) return;
+        StateResult s = ctx.State(id);
+        if (!ctx.Ok(s, "state") || !ctx.Expect(s.pid > 0, "state reports no pid")) return;
+        if (!ctx.Ok(ctx.Pause(id), "pause")) return;
+        if (!ExpectState(ctx, id, ContainerState::kPaused, "after pause")) return;
+        long t0 = CpuTicks(s.pid);
+        std::this_thread::sleep_for(milliseconds(400));
+        long t1 = CpuTicks(s.pid);
+        ctx.Metric("cpu_ticks_while_paused", static_cast<double>(t1 - t0));
+        ctx.Expect(t0 >= 0 && t1 == t0, "the paused process kept using CPU (" +
+                                            std::to_string(t1 - t0) + " ticks in 400 ms)");
+        if (!ctx.Ok(ctx.Resume(id), "resume")) return;
+        if (!ExpectState(ctx, id, ContainerState::kRunning, "after resume")) return;
+        std::this_thread::sleep_for(milliseconds(400));
+        long t2 = CpuTicks(s.pid);
+        ctx.Metric("cpu_ticks_after_resume", static_cast<double>(t2 - t1));
+        ctx.Expect(t2 > t1, "the resumed process did not run again");
+      });
+
+  Add(v, "exec_reports_exit_code_and_output", "OCI runtime CLI exec", {Need::kExec},
+      [](CaseContext& ctx) {
+        std::string id = ctx.NewId();
+        if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+        ExecResult e = ctx.Exec(id, {"/probe", "echo-args", "one", "two words"});
+        if (!ctx.Ok(e, "exec echo-args")) return;
+        ctx.Expect(e.exit_code == 0, "exec exit code " + std::to_string(e.exit_code));
+        ctx.Expect(e.out == "one\ntwo words\n", "exec output '" + e.out + "'");
+        ExecResult x = ctx.Exec(id, {"/probe", "exit", "7"});
+        if (!ctx.Ok(x, "exec exit 7")) return;
+        ctx.Expect(x.exit_code == 7,
+                   "exec exit code " + std::to_string(x.exit_code) + ", expected 7");
+      });
+
+  for (int code : {0, 1, 42, 255}) {
+    Add(v, "exit_code_" + std::to_string(code), kSpecLifecycle, {Need::kWaitExitCode},
+        [code](CaseContext& ctx) { ExitCodeCase(ctx, code); });
+  }
+
+  Add(v, "kill_term_exits_143", kSpecKill, {Need::kKill, Need::kWaitExitCode},
+      [](CaseContext& ctx) {
+        std::string id = ctx.NewId();
+        if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+        // The probe reports ready before its handler can be missed; give it a moment.
+        std::this_thread::sleep_for(milliseconds(100));
+        if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
+        WaitResult w = ctx.Wait(id, ctx.timeout());
+        if (!ctx.Ok(w, "wait") || !ctx.Expect(w.exited, "the container did not exit")) return;
+        ctx.Expect(w.exit_code == 143, "exit code after TERM is " + std::to_string(w.exit_code) +
+                                           ", expected 143 (128 + SIGTERM)");
+      });
+
+  Add(v, "stop_escalates_to_kill_137", kSpecKill, {Need::kKill, Need::kWaitExitCode},
+      [](CaseContext& ctx) {
+        std::string id = ctx.NewId();
+        if (!ctx.Run(ctx.Spec(id, {"/probe", "trap-term"}))) return;
+        std::this_thread::sleep_for(milliseconds(100));
+        if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
+        WaitResult grace = ctx.Wait(id, milliseconds(1500));
+        if (!ctx.Ok(grace, "wait through the grace period")) return;
+        if (!ctx.Expect(!grace.exited, "the process exited on TERM although it ignores TERM"))
+          return;
+        if (!ctx.Ok(ctx.Kill(id, SIGKILL), "kill KILL")) return;
+        WaitResult w = ctx.Wait(id, ctx.timeout());
+        if (!ctx.Ok(w, "wait") || !ctx.Expect(w.exited, "the container survived KILL")) return;
+        ctx.Expect(w.exit_code == 137, "exit code after KILL is " + std::to_string(w.exit_code) +
+                                           ", expected 137 (128 + SIGKILL)");
+      });
+
+  Add(v, "delete_stopped", kSpecDelete, {Need::kWaitExitCode}, [](CaseContext& ctx) {
+    std::string id;
+    if (!StoppedContainer(ctx, &id)) return;
+    if (!ctx.Ok(ctx.Delete(id, false), "delete")) return;
+    ExpectState(ctx, id, ContainerState::kNotFound, "after delete");
+  });
+
+  Add(v, "delete_running_refused_without_force", kSpecDelete, {}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Refused(ctx.Delete(id, false), "delete of a running container without force")) return;
+    ExpectState(ctx, id, ContainerState::kRunning, "after the refused delete");
+  });
+
+  Add(v, "delete_running_with_force", kSpecDelete, {}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Ok(ctx.Delete(id, true), "delete --force")) return;
+    ExpectState(ctx, id, ContainerState::kNotFound, "after the forced delete");
+  });
+
+  Add(v, "state_after_delete_is_not_found", kSpecState, {}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kSleeper)), "create")) return;
+    if (!ctx.Ok(ctx.Delete(id, true), "delete")) return;
+    ExpectState(ctx, id, ContainerState::kNotFound, "after delete");
+    ListResult l = ctx.List();
+    if (ctx.Ok(l, "list")) {
+      ctx.Expect(std::find(l.ids.begin(), l.ids.end(), id) == l.ids.end(),
+                 "list still shows the deleted container");
+    }
+  });
+
+  Add(v, "create_duplicate_id_fails", kSpecCreate, {}, [](CaseContext& ctx) {
+    Bystander b = StartBystander(ctx);
+    std::string id = ctx.NewId();
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kSleeper)), "create")) return;
+    ctx.Refused(ctx.driver().Create(ctx.Spec(id, kSleeper)), "create with an id in use");
+    ExpectState(ctx, id, ContainerState::kCreated, "of the first container");
+    ExpectUndisturbed(ctx, b);
+  });
+
+  Add(v, "start_twice_fails", kSpecStart, {}, [](CaseContext& ctx) {
+    Bystander b = StartBystander(ctx);
+    std::string id = ctx.NewId();
+    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    ctx.Refused(ctx.Start(id), "a second start");
+    ExpectState(ctx, id, ContainerState::kRunning, "after the second start");
+    ExpectUndisturbed(ctx, b);
+  });
+
+  Add(v, "start_of_stopped_container", kSpecStart, {Need::kWaitExitCode}, [](CaseContext& ctx) {
+    Bystander b = StartBystander(ctx);
+    std::string id;
+    if (!StoppedContainer(ctx, &id)) return;
+    if (ctx.driver().capabilities().start_stopped_refused) {
+      ctx.Refused(ctx.Start(id), "start of a stopped container");
+    } else {
+      // This layer's promise is the opposite: the stopped container's process runs again.
+      if (!ctx.Ok(ctx.Start(id), "start of a stopped container (a restart on this layer)")) return;
+      WaitResult w = ctx.Wait(id, ctx.timeout());
+      if (ctx.Ok(w, "wait after the restart")) {
+        ctx.Expect(w.exited && w.exit_code == 0, "the restarted process did not exit 0 again");
+      }
+    }
+    ExpectUndisturbed(ctx, b);
+  });
+
+  Add(v, "pause_stopped_fails", "runc/containerd freezer semantics",
+      {Need::kPause, Need::kWaitExitCode}, [](CaseContext& ctx) {
+        Bystander b = StartBystander(ctx);
+        std::string id;
+        if (!StoppedContainer(ctx, &id)) return;
+        ctx.Refused(ctx.Pause(id), "pause of a stopped container");
+        ExpectUndisturbed(ctx, b);
+      });
+
+  Add(v, "exec_stopped_fails", "OCI runtime CLI exec", {Need::kExec, Need::kWaitExitCode},
+      [](CaseContext& ctx) {
+        Bystander b = StartBystander(ctx);
+        std::string id;
+        if (!StoppedContainer(ctx, &id)) return;
+        ctx.Refused(ctx.Exec(id, {"/probe", "exit", "0"}), "exec in a stopped container");
+        ExpectUndisturbed(ctx, b);
+      });
+
+  Add(
+      v, "twenty_concurrent_containers", kSpecLifecycle, {},
+      [](CaseContext& ctx) {
+        constexpr int kCount = 20;
+        std::vector<std::string> ids;
+        for (int i = 0; i < kCount; ++i) ids.push_back(ctx.NewId("many"));
+        std::vector<StepResult> created(kCount), started(kCount);
+        std::vector<std::thread> threads;
+        // Each thread has its own driver, as the harness's workers do.
+        for (int i = 0; i < kCount; ++i) {
+          threads.emplace_back([&, i] {
+            auto d = ctx.env().new_driver();
+            created[i] = d->Create(ctx.Spec(ids[i], kSleeper));
+            if (created[i].ok()) started[i] = d->Start(ids[i]);
+          });
+        }
+        for (auto& t : threads) t.join();
+        for (int i = 0; i < kCount; ++i) {
+          if (created[i].ok()) ctx.Track(ids[i]);
+        }
+        int running = 0;
+        for (int i = 0; i < kCount; ++i) {
+          ctx.Note({"create " + ids[i], created[i].operation, created[i].duration_ns,
+                    created[i].ok(), created[i].ok() ? "" : created[i].status.ToString(), ""});
+          if (!created[i].ok() || !started[i].ok()) continue;
+          StateResult s = ctx.driver().State(ids[i]);
+          running += s.ok() && s.state == ContainerState::kRunning;
+        }
+        ctx.Metric("running", running);
+        ctx.Expect(running == kCount, std::to_string(running) + " of " + std::to_string(kCount) +
+                                          " containers reached running");
+        threads.clear();
+        std::vector<StepResult> deleted(kCount);
+        for (int i = 0; i < kCount; ++i) {
+          threads.emplace_back([&, i] {
+            auto d = ctx.env().new_driver();
+            deleted[i] = d->Delete(ids[i], true);
+          });
+        }
+        for (auto& t : threads) t.join();
+        for (int i = 0; i < kCount; ++i) {
+          if (deleted[i].ok()) ctx.Untrack(ids[i]);
+        }
+        ListResult l = ctx.List();
+        if (!ctx.Ok(l, "list")) return;
+        int left = 0;
+        for (const auto& id : ids) left += std::find(l.ids.begin(), l.ids.end(), id) != l.ids.end();
+        ctx.Expect(left == 0, std::to_string(left) + " container(s) remain after deleting all");
+      },
+      /*serial=*/true);
+
+  return v;
+}
+
+}  // namespace polyarch

@@ -1,0 +1,116 @@
+#include "suites/lifecycle/lifecycle_suite.h"
+
+#include <gtest/gtest.h>
+
+#include "fake_driver.h"
+
+namespace polyarch {
+namespace {
+
+using testing::FakeDriver;
+using testing::FakeStack;
+using testing::Lie;
+
+// These two observe the kernel (/proc of the container's pid), which a fake cannot provide;
+// the integration tests run them against the real stack.
+bool ObservesKernel(const std::string& name) {
+  return name == "state_pid_matches_kernel" || name == "pause_freezes_and_resume_thaws";
+}
+
+std::map<std::string, CaseResult> RunAll(std::shared_ptr<FakeStack> stack) {
+  SuiteEnv env;
+  env.run_prefix = "pa-test-";
+  env.step_timeout = std::chrono::seconds(5);
+  env.new_driver = [stack] { return std::make_unique<FakeDriver>(stack); };
+  LifecycleSuite suite;
+  FakeDriver d(stack);
+  std::map<std::string, CaseResult> out;
+  for (const CaseDef& c : suite.Cases()) {
+    out[c.name] = RunCase(suite, c, d, **LookupArch("s390x"), env);
+  }
+  return out;
+}
+
+TEST(LifecycleSuiteTest, AnHonestStackPassesEveryCaseAndIsLeftEmpty) {
+  auto stack = std::make_shared<FakeStack>();
+  auto results = RunAll(stack);
+  EXPECT_GE(results.size(), 20u);
+  for (const auto& [name, r] : results) {
+    if (ObservesKernel(name)) continue;
+    EXPECT_EQ(r.status, CaseStatus::kPass) << name << ": " << r.reason;
+    EXPECT_EQ(r.suite, "lifecycle");
+    EXPECT_EQ(r.arch, "s390x");
+    EXPECT_FALSE(r.steps.empty()) << name;
+  }
+  EXPECT_TRUE(stack->boxes.empty()) << "every case cleans up after itself";
+  EXPECT_FALSE(results["create_reports_created"].spec_ref.empty());
+}
+
+struct LieCase {
+  Lie lie;
+  std::vector<std::string> must_fail;
+};
+
+class LyingStackTest : public ::testing::TestWithParam<LieCase> {};
+
+TEST_P(LyingStackTest, TheCasesCheckingThePromiseFail) {
+  auto stack = std::make_shared<FakeStack>();
+  stack->lies.insert(GetParam().lie);
+  auto results = RunAll(stack);
+  for (const auto& name : GetParam().must_fail) {
+    ASSERT_TRUE(results.count(name)) << name;
+    EXPECT_EQ(results[name].status, CaseStatus::kFail) << name << " did not notice";
+    EXPECT_FALSE(results[name].reason.empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lies, LyingStackTest,
+    ::testing::Values(
+        LieCase{Lie::kRunningWhenCreated, {"create_reports_created", "create_duplicate_id_fails"}},
+        LieCase{
+            Lie::kExitCodeOffByOne,
+            {"exit_code_0", "exit_code_42", "kill_term_exits_143", "stop_escalates_to_kill_137"}},
+        LieCase{Lie::kDeleteRunningSucceeds, {"delete_running_refused_without_force"}},
+        LieCase{Lie::kStartTwiceSucceeds, {"start_twice_fails", "start_of_stopped_container"}},
+        LieCase{Lie::kExecIgnoresArgs, {"exec_reports_exit_code_and_output"}},
+        LieCase{Lie::kListForgetsNothing,
+                {"state_after_delete_is_not_found", "twenty_concurrent_containers"}},
+        LieCase{Lie::kKillIgnored, {"kill_term_exits_143", "stop_escalates_to_kill_137"}}));
+
+TEST(LifecycleSuiteTest, MissingCapabilitiesSkipWithTheReason) {
+  auto stack = std::make_shared<FakeStack>();
+  stack->caps.pause = false;
+  stack->caps.exec = false;
+  auto results = RunAll(stack);
+  EXPECT_EQ(results["pause_freezes_and_resume_thaws"].status, CaseStatus::kSkip);
+  EXPECT_NE(results["pause_freezes_and_resume_thaws"].reason.find("pause"), std::string::npos);
+  EXPECT_EQ(results["exec_reports_exit_code_and_output"].status, CaseStatus::kSkip);
+  EXPECT_EQ(results["start_reports_running"].status, CaseStatus::kPass);
+}
+
+TEST(LifecycleSuiteTest, AStackThatStopsAnsweringAbortsTheCase) {
+  class Gone : public FakeDriver {
+   public:
+    using FakeDriver::FakeDriver;
+    StepResult Start(const std::string&) override {
+      StepResult r;
+      r.status = Unavailable("connect: connection refused");
+      return r;
+    }
+  };
+  auto stack = std::make_shared<FakeStack>();
+  Gone d(stack);
+  SuiteEnv env;
+  env.run_prefix = "pa-test-";
+  LifecycleSuite suite;
+  for (const CaseDef& c : suite.Cases()) {
+    if (c.name != "start_reports_running") continue;
+    CaseResult r = RunCase(suite, c, d, **LookupArch("amd64"), env);
+    EXPECT_EQ(r.status, CaseStatus::kAborted);
+    EXPECT_NE(r.reason.find("stopped answering"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace polyarch

@@ -1,0 +1,208 @@
+#include "suites/suite.h"
+
+#include <chrono>
+
+namespace polyarch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Outputs kept in the report stay small: this is for reading a failure, not for logs.
+constexpr size_t kKeptOutput = 4096;
+
+std::string Clip(std::string s) {
+  if (s.size() > kKeptOutput) {
+    s = s.substr(0, kKeptOutput / 2) + "\n[... " + std::to_string(s.size() - kKeptOutput) +
+        " bytes dropped ...]\n" + s.substr(s.size() - kKeptOutput / 2);
+  }
+  return s;
+}
+
+}  // namespace
+
+CaseContext::CaseContext(Driver& driver, const ArchInfo& arch, const SuiteEnv& env,
+                         CaseResult* result)
+    : driver_(driver), arch_(arch), env_(env), result_(result) {}
+
+CaseContext::~CaseContext() {
+  // Whatever the case left behind goes, whatever happened; these steps are recorded too.
+  std::set<std::string> left = live_;
+  for (const auto& id : left) {
+    StepResult r = driver_.Delete(id, /*force=*/true);
+    StepRecord s{"cleanup delete --force",          r.operation, r.duration_ns, r.ok(),
+                 r.ok() ? "" : r.status.ToString(), ""};
+    result_->steps.push_back(std::move(s));
+  }
+}
+
+std::string CaseContext::NewId(std::string_view tag) {
+  return env_.run_prefix + std::string(driver_.layer()) + "-" + std::string(arch_.name) + "-" +
+         result_->name + (result_->repeat ? "-r" + std::to_string(result_->repeat) : "") + "-" +
+         std::string(tag) + std::to_string(counter_++);
+}
+
+ContainerSpec CaseContext::Spec(const std::string& id, std::vector<std::string> argv) const {
+  ContainerSpec s;
+  s.id = id;
+  s.arch = &arch_;
+  s.argv = std::move(argv);
+  return s;
+}
+
+template <typename R>
+R CaseContext::Record(std::string name, R r) {
+  StepRecord s;
+  s.name = std::move(name);
+  s.operation = r.operation;
+  s.duration_ns = r.duration_ns;
+  s.ok = r.ok();
+  if (!r.ok()) {
+    s.error = r.status.ToString();
+    s.output = Clip(r.output.Text());
+    // A stack that stopped answering aborts the case, whatever the case expected.
+    if (r.status.code() == Code::kUnavailable) {
+      if (result_->status == CaseStatus::kPass || result_->status == CaseStatus::kFail) {
+        result_->status = CaseStatus::kAborted;
+        result_->reason = "the stack stopped answering: " + r.status.message();
+      }
+    }
+  }
+  result_->steps.push_back(std::move(s));
+  return r;
+}
+
+StepResult CaseContext::Create(const ContainerSpec& spec) {
+  StepResult r = Record("create", driver_.Create(spec));
+  if (r.ok()) live_.insert(spec.id);
+  return r;
+}
+StepResult CaseContext::Start(const std::string& id) { return Record("start", driver_.Start(id)); }
+StateResult CaseContext::State(const std::string& id) { return Record("state", driver_.State(id)); }
+StepResult CaseContext::Pause(const std::string& id) { return Record("pause", driver_.Pause(id)); }
+StepResult CaseContext::Resume(const std::string& id) {
+  return Record("resume", driver_.Resume(id));
+}
+ExecResult CaseContext::Exec(const std::string& id, const std::vector<std::string>& argv) {
+  std::string name = "exec";
+  for (const auto& a : argv) name += " " + a;
+  ExecResult r = Record(Clip(name), driver_.Exec(id, argv, env_.step_timeout));
+  return r;
+}
+StepResult CaseContext::Kill(const std::string& id, int signal) {
+  return Record("kill " + std::to_string(signal), driver_.Kill(id, signal));
+}
+WaitResult CaseContext::Wait(const std::string& id, std::chrono::milliseconds timeout) {
+  return Record("wait", driver_.Wait(id, timeout));
+}
+StepResult CaseContext::Delete(const std::string& id, bool force) {
+  StepResult r = Record(force ? "delete --force" : "delete", driver_.Delete(id, force));
+  if (r.ok()) live_.erase(id);
+  return r;
+}
+ListResult CaseContext::List() { return Record("list", driver_.List()); }
+
+bool CaseContext::Run(const ContainerSpec& spec) {
+  return Ok(Create(spec), "create " + spec.id) && Ok(Start(spec.id), "start " + spec.id);
+}
+
+void CaseContext::Note(StepRecord step) { result_->steps.push_back(std::move(step)); }
+
+void CaseContext::Fail(std::string reason) {
+  if (result_->status != CaseStatus::kPass) return;
+  result_->status = CaseStatus::kFail;
+  result_->reason = std::move(reason);
+}
+
+void CaseContext::Skip(std::string reason) {
+  if (result_->status != CaseStatus::kPass) return;
+  result_->status = CaseStatus::kSkip;
+  result_->reason = std::move(reason);
+}
+
+void CaseContext::Error(std::string reason) {
+  if (result_->status != CaseStatus::kPass) return;
+  result_->status = CaseStatus::kError;
+  result_->reason = std::move(reason);
+}
+
+bool CaseContext::Expect(bool ok, const std::string& reason) {
+  if (!ok) Fail(reason);
+  return ok;
+}
+
+bool CaseContext::Ok(const StepResult& r, std::string_view what) {
+  if (r.ok()) return true;
+  Fail(std::string(what) + " failed: " + r.status.message());
+  return false;
+}
+
+bool CaseContext::Refused(const StepResult& r, std::string_view what) {
+  if (!r.ok()) return true;
+  Fail(std::string(what) + " succeeded but must fail");
+  return false;
+}
+
+bool Applies(const CaseDef& c, const ArchInfo& arch, bool has_busybox) {
+  if (c.emulated_only && (!arch.has_binfmt() || &arch == HostArch())) return false;
+  for (Need n : c.needs) {
+    if (n == Need::kBusybox && !has_busybox) return false;
+  }
+  return true;
+}
+
+std::string MissingNeed(const CaseDef& c, const Capabilities& caps, bool has_busybox) {
+  for (Need n : c.needs) {
+    switch (n) {
+      case Need::kPause:
+        if (!caps.pause) return "the layer cannot pause containers";
+        break;
+      case Need::kExec:
+        if (!caps.exec) return "the layer cannot exec in containers";
+        break;
+      case Need::kKill:
+        if (!caps.kill) return "the layer cannot signal containers";
+        break;
+      case Need::kWaitExitCode:
+        if (!caps.wait_exit_code) return "the layer does not report exit codes";
+        break;
+      case Need::kStatePid:
+        if (!caps.state_pid) return "the layer does not report the container's pid";
+        break;
+      case Need::kCreatedState:
+        if (!caps.created_state) return "the layer has no created-but-not-started state";
+        break;
+      case Need::kBusybox:
+        if (!has_busybox) return "no busybox for this arch (Debian 12 ships none): probe only";
+        break;
+    }
+  }
+  return "";
+}
+
+CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const ArchInfo& arch,
+                   const SuiteEnv& env, int repeat) {
+  CaseResult result;
+  result.suite = std::string(suite.name());
+  result.layer = std::string(driver.layer());
+  result.arch = std::string(arch.name);
+  result.name = c.name;
+  result.repeat = repeat;
+  result.spec_ref = c.spec_ref;
+  auto start = Clock::now();
+  std::string missing =
+      MissingNeed(c, driver.capabilities(), env.has_busybox ? env.has_busybox(arch) : true);
+  if (!missing.empty()) {
+    result.status = CaseStatus::kSkip;
+    result.reason = missing;
+    return result;
+  }
+  {
+    CaseContext ctx(driver, arch, env, &result);
+    c.body(ctx);
+  }  // the context's cleanup runs here, inside the case's time
+  result.duration_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace polyarch

@@ -1,0 +1,272 @@
+#include "suites/throughput/throughput.h"
+
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "harness/core/fs.h"
+#include "harness/core/subprocess.h"
+#include "harness/drivers/null_driver.h"
+
+extern char** environ;
+
+namespace polyarch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
+
+double ProcCpuSeconds(int pid) {
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!stat.ok()) return 0;
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat->substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(f);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+CpuSample SampleCpu(const std::vector<int>& daemon_pids) {
+  CpuSample s;
+  rusage self{}, children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  s.harness = Seconds(self.ru_utime) + Seconds(self.ru_stime);
+  s.children = Seconds(children.ru_utime) + Seconds(children.ru_stime);
+  for (int pid : daemon_pids) s.daemons += ProcCpuSeconds(pid);
+  return s;
+}
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+struct Cycle {
+  bool ok = false;
+  bool timed_out = false;
+  double create = 0, start = 0, wait = 0, del = 0, total = 0;
+  std::string error;
+};
+
+Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
+               std::chrono::milliseconds timeout) {
+  Cycle c;
+  auto t0 = Clock::now();
+  ContainerSpec spec;
+  spec.id = id;
+  spec.arch = &arch;
+  spec.argv = {"/probe", "exit", "0"};
+  spec.writable_tmp = false;
+  StepResult cr = d.Create(spec);
+  c.create = Ms(cr.duration_ns);
+  if (!cr.ok()) {
+    c.error = "create: " + cr.status.message();
+    return c;
+  }
+  StepResult st = d.Start(id);
+  c.start = Ms(st.duration_ns);
+  if (st.ok()) {
+    WaitResult w = d.Wait(id, timeout);
+    c.wait = Ms(w.duration_ns);
+    if (!w.ok()) {
+      c.error = "wait: " + w.status.message();
+    } else if (!w.exited) {
+      c.timed_out = true;
+      c.error = "wait: the probe did not exit within the deadline";
+    } else if (w.exit_code != 0) {
+      c.error = "the probe exited " + std::to_string(w.exit_code);
+    }
+  } else {
+    c.error = "start: " + st.status.message();
+  }
+  // Always delete: a failed cycle must not leave its container behind.
+  StepResult dl = d.Delete(id, /*force=*/!c.error.empty());
+  c.del = Ms(dl.duration_ns);
+  if (!dl.ok() && c.error.empty()) c.error = "delete: " + dl.status.message();
+  c.total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  c.ok = c.error.empty();
+  return c;
+}
+
+}  // namespace
+
+ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& config,
+                                        const std::vector<int>& daemon_pids, int trial) {
+  ThroughputMeasurement m;
+  m.layer = std::string(layer.name());
+  m.arch = config.arches.size() == 1 ? std::string(config.arches[0]->name) : "mixed";
+  m.concurrency = config.concurrency;
+  m.trial = trial;
+  const int k = std::max(1, config.concurrency);
+
+  // Validate: one full lifecycle must work before anything is timed.
+  {
+    auto d = layer.NewDriver();
+    Cycle v = OneCycle(*d, config.id_prefix + "validate", *config.arches[0], config.step_timeout);
+    if (!v.ok) {
+      m.errors = 1;
+      m.first_errors.push_back("validation: " + v.error);
+      return m;
+    }
+  }
+
+  std::mutex mu;
+  std::vector<Cycle> cycles;
+  std::atomic<int> next{0};
+  std::atomic<int> seq{0};
+  const int total = config.containers;
+  const auto deadline = config.duration_s > 0
+                            ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(config.duration_s))
+                            : Clock::time_point::max();
+  auto id_for = [&](int n) { return config.id_prefix + std::to_string(n); };
+
+  // Warm-up outside the clock, one driver per worker, like the timed part.
+  std::vector<std::unique_ptr<Driver>> drivers;
+  for (int w = 0; w < k; ++w) drivers.push_back(layer.NewDriver());
+  {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < k; ++w) {
+      threads.emplace_back([&, w] {
+        for (int i = 0; i < config.warmup; ++i) {
+          int n = seq++;
+          OneCycle(*drivers[w], id_for(n), *config.arches[n % config.arches.size()],
+                   config.step_timeout);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+
+  CpuSample before = SampleCpu(daemon_pids);
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < k; ++w) {
+    threads.emplace_back([&, w] {
+      for (;;) {
+        int i = next++;
+        bool more = i < total || (config.duration_s > 0 && Clock::now() < deadline);
+        if (!more) return;
+        int n = seq++;
+        Cycle c = OneCycle(*drivers[w], id_for(n), *config.arches[i % config.arches.size()],
+                           config.step_timeout);
+        std::lock_guard<std::mutex> lock(mu);
+        cycles.push_back(std::move(c));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  m.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  CpuSample after = SampleCpu(daemon_pids);
+  m.cpu = {after.harness - before.harness, after.children - before.children,
+           after.daemons - before.daemons};
+
+  std::map<std::string, std::vector<double>> series;
+  for (const Cycle& c : cycles) {
+    if (!c.ok) {
+      ++m.errors;
+      m.timeouts += c.timed_out;
+      if (m.first_errors.size() < 5) m.first_errors.push_back(c.error);
+      continue;
+    }
+    ++m.started;
+    series["create"].push_back(c.create);
+    series["start"].push_back(c.start);
+    series["wait"].push_back(c.wait);
+    series["delete"].push_back(c.del);
+    series["end_to_end"].push_back(c.total);
+  }
+  for (auto& [op, values] : series) m.latency_ms[op] = ComputeDistribution(std::move(values));
+  m.starts_per_s = m.wall_s > 0 ? m.started / m.wall_s : 0;
+  return m;
+}
+
+Calibration Calibrate(int iterations) {
+  Calibration c;
+  char arg0[] = "/bin/true";
+  char* argv[] = {arg0, nullptr};
+  auto t0 = Clock::now();
+  for (int i = 0; i < iterations; ++i) {
+    pid_t pid;
+    if (::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) break;
+    int st;
+    ::waitpid(pid, &st, 0);
+  }
+  c.raw_spawn_per_s = iterations / std::chrono::duration<double>(Clock::now() - t0).count();
+  SpawnOptions o;
+  o.argv = {"/bin/true"};
+  t0 = Clock::now();
+  for (int i = 0; i < iterations; ++i) (void)RunProcess(o, std::chrono::seconds(10));
+  c.polyarch_spawn_per_s = iterations / std::chrono::duration<double>(Clock::now() - t0).count();
+  NullLayer null;
+  auto d = null.NewDriver();
+  const int cycles = iterations * 100;
+  t0 = Clock::now();
+  for (int i = 0; i < cycles; ++i) {
+    OneCycle(*d, "null-" + std::to_string(i), *HostArch(), std::chrono::seconds(1));
+  }
+  c.null_cycles_per_s = cycles / std::chrono::duration<double>(Clock::now() - t0).count();
+  return c;
+}
+
+nlohmann::json MeasurementJson(const ThroughputMeasurement& m) {
+  nlohmann::json lat = nlohmann::json::object();
+  for (const auto& [op, d] : m.latency_ms) lat[op] = DistributionJson(d);
+  double per_start = m.started > 0 ? 1.0 / m.started : 0;
+  return {{"layer", m.layer},
+          {"arch", m.arch},
+          {"concurrency", m.concurrency},
+          {"trial", m.trial},
+          {"started", m.started},
+          {"errors", m.errors},
+          {"timeouts", m.timeouts},
+          {"wall_s", m.wall_s},
+          {"starts_per_s", m.starts_per_s},
+          {"latency", lat},
+          {"cpu_s_per_start",
+           {{"harness", m.cpu.harness * per_start},
+            {"runtime_and_shims", m.cpu.children * per_start},
+            {"daemons", m.cpu.daemons * per_start}}},
+          {"first_errors", m.first_errors}};
+}
+
+nlohmann::json CalibrationJson(const Calibration& c) {
+  return {{"raw_spawn_per_s", c.raw_spawn_per_s},
+          {"polyarch_spawn_per_s", c.polyarch_spawn_per_s},
+          {"polyarch_spawn_vs_raw",
+           c.raw_spawn_per_s > 0 ? c.polyarch_spawn_per_s / c.raw_spawn_per_s : 0},
+          {"null_cycles_per_s", c.null_cycles_per_s}};
+}
+
+std::vector<Scaling> ComputeScaling(const std::vector<ThroughputMeasurement>& ms) {
+  std::vector<Scaling> out;
+  const ThroughputMeasurement* one = nullptr;
+  for (const auto& m : ms) {
+    if (m.concurrency == 1 && m.started > 0) one = &m;
+  }
+  for (const auto& m : ms) {
+    Scaling s;
+    s.concurrency = m.concurrency;
+    if (one != nullptr && one->starts_per_s > 0) {
+      s.efficiency = m.starts_per_s / (m.concurrency * one->starts_per_s);
+      auto p99 = m.latency_ms.find("end_to_end");
+      auto p50 = one->latency_ms.find("end_to_end");
+      if (p99 != m.latency_ms.end() && p50 != one->latency_ms.end() && p50->second.p50 > 0) {
+        s.p99_over_p50_at_1 = p99->second.p99 / p50->second.p50;
+      }
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace polyarch

@@ -1,0 +1,83 @@
+// The parallel-start throughput suite: a closed loop of N containers, at most K in flight,
+// each doing create → start → wait (the probe exits at once) → delete, with per-operation and
+// end-to-end latencies per container, through one driver per worker. A full lifecycle is
+// validated before timing and warm-up iterations are not counted. Calibration (the raw spawn
+// floor, polyarch's own spawn path, the null driver's ceiling) is measured in the same run so
+// every figure can be read as a ratio.
+#ifndef POLYARCH_SUITES_THROUGHPUT_THROUGHPUT_H_
+#define POLYARCH_SUITES_THROUGHPUT_THROUGHPUT_H_
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/drivers/driver.h"
+#include "harness/report/result.h"
+#include "harness/report/stats.h"
+
+namespace polyarch {
+
+struct ThroughputConfig {
+  int containers = 40;    // N, counted containers per measurement
+  int concurrency = 1;    // K
+  int warmup = 2;         // per worker, not counted
+  double duration_s = 0;  // > 0: keep starting until this much time has passed (N is a minimum)
+  std::chrono::milliseconds step_timeout{60000};
+  std::string id_prefix;
+  std::vector<const ArchInfo*> arches;  // one arch, or several for a mixed-arch storm
+};
+
+// CPU time consumed during a measurement, in seconds.
+struct CpuSample {
+  double harness = 0;   // polyarch itself (RUSAGE_SELF)
+  double children = 0;  // reaped children: runtimes, shims (RUSAGE_CHILDREN)
+  double daemons = 0;   // containerd and dockerd, from their /proc stat
+};
+
+struct ThroughputMeasurement {
+  std::string layer;
+  std::string arch;  // or "mixed"
+  int concurrency = 0;
+  int trial = 0;
+  int started = 0;   // counted containers that went through the whole cycle
+  int errors = 0;    // cycles where a step failed
+  int timeouts = 0;  // cycles where wait hit the deadline
+  double wall_s = 0;
+  double starts_per_s = 0;
+  std::map<std::string, Distribution> latency_ms;  // create, start, wait, delete, end_to_end
+  CpuSample cpu;
+  std::vector<std::string> first_errors;  // a few, for the report
+};
+
+// Runs one measurement. `validate` first takes one container through the whole lifecycle
+// and fails the measurement with its reason if it does not work.
+ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& config,
+                                        const std::vector<int>& daemon_pids, int trial = 0);
+
+// The floor and the ceiling, measured now: posix_spawn of /bin/true, polyarch's Subprocess
+// of /bin/true, and the null driver's full cycle, as rates per second.
+struct Calibration {
+  double raw_spawn_per_s = 0;
+  double polyarch_spawn_per_s = 0;
+  double null_cycles_per_s = 0;
+};
+Calibration Calibrate(int iterations = 300);
+
+nlohmann::json MeasurementJson(const ThroughputMeasurement& m);
+nlohmann::json CalibrationJson(const Calibration& c);
+
+// Scaling figures over the measurements of one layer × arch (pure): for each K, the
+// efficiency T(K) / (K · T(1)) and p99(K) / p50(1) of the end-to-end latency.
+struct Scaling {
+  int concurrency = 0;
+  double efficiency = 0;
+  double p99_over_p50_at_1 = 0;
+};
+std::vector<Scaling> ComputeScaling(const std::vector<ThroughputMeasurement>& same_layer_arch);
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_SUITES_THROUGHPUT_THROUGHPUT_H_
