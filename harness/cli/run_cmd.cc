@@ -1,0 +1,135 @@
+// polyarch run: the main job.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "binfmt/arch.h"
+#include "harness/cli/cli.h"
+#include "harness/run/plan.h"
+#include "harness/run/runner.h"
+
+namespace polyarch {
+
+void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
+                   const std::string& command_line) {
+  struct Opts {
+    std::string suite_file, suites, layers, arches, filter, report_dir, runtime_binary;
+    std::string containerd_address, docker_host, baseline;
+    int repeat = 1, jobs = 1, step_timeout_s = 60;
+    bool keep = false, strict = false, no_color = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "The main job. With no arguments: doctor pre-flight, register every QEMU emulator (F),\n"
+      "build the images (cached), start a private containerd and dockerd, run the lifecycle\n"
+      "and cross-arch suites over every layer (runc, crun, containerd, docker) x every arch,\n"
+      "write report.json, junit.xml and report.html, clean up, and exit:\n"
+      "0 all pass, 1 a case failed (with --strict: or was skipped), 2 usage or bad plan,\n"
+      "3 environment unusable, 4 interrupted (the report is kept, marked incomplete).\n"
+      "A suite file (YAML or JSON) can give the plan; flags given as well override it.");
+  cmd->add_option("--suite-file", o->suite_file, "Plan from a YAML or JSON file");
+  cmd->add_option("--suite", o->suites, "Suites: lifecycle, crossarch (default both)");
+  cmd->add_option("--layer", o->layers, "Layers: runc, crun, containerd, docker (default all)");
+  cmd->add_option("--arch", o->arches, "Arches: all (default) or a list, e.g. amd64,s390x");
+  cmd->add_option("--filter", o->filter,
+                  "Glob over case names or ids (e.g. 'exit_code_*', '*/s390x/*')");
+  cmd->add_option("--repeat", o->repeat, "Run every case N times")->check(CLI::Range(1, 1000));
+  cmd->add_option("--jobs", o->jobs, "Cases run in parallel, each worker with its own drivers")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--report-dir", o->report_dir,
+                  "Where the reports go (default <state-dir>/reports/<run-id>)");
+  cmd->add_flag("--keep", o->keep, "Leave the run directory (bundles, daemon state, logs)");
+  cmd->add_flag("--strict", o->strict, "A skipped case counts as a failure (CI uses it)");
+  cmd->add_option("--runtime-binary", o->runtime_binary,
+                  "Use another binary for an OCI runtime layer: LAYER=PATH (runc or crun); a "
+                  "bare PATH means runc");
+  cmd->add_option("--containerd-address", o->containerd_address,
+                  "Use this containerd (unix socket) instead of a private one; only the run's "
+                  "own namespace is touched");
+  cmd->add_option("--docker-host", o->docker_host,
+                  "Use this dockerd (unix:///path) instead of a private one; only the run's "
+                  "own containers are touched");
+  cmd->add_option("--step-timeout", o->step_timeout_s, "Deadline of every step, in seconds")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_flag("--no-color", o->no_color, "No ANSI colors on the console");
+  cmd->callback([o, cmd, &global, &exit_code, command_line] {
+    Plan plan;
+    if (!o->suite_file.empty()) {
+      auto p = LoadSuiteFile(o->suite_file);
+      if (!p.ok()) {
+        exit_code = Fail(p.status());
+        return;
+      }
+      plan = *p;
+    }
+    auto given = [&](const char* flag) { return cmd->get_option(flag)->count() > 0; };
+    if (given("--suite")) {
+      auto l = ParseNameList(o->suites, {"lifecycle", "crossarch"}, "suite");
+      if (!l.ok()) {
+        exit_code = Fail(l.status());
+        return;
+      }
+      plan.suites = *l;
+    }
+    if (given("--layer")) {
+      auto l = ParseNameList(o->layers, KnownLayers(), "layer");
+      if (!l.ok()) {
+        exit_code = Fail(l.status());
+        return;
+      }
+      plan.layers = *l;
+    }
+    if (given("--arch")) {
+      auto a = ParseArchList(o->arches, ArchScope::kAll);
+      if (!a.ok()) {
+        exit_code = Fail(a.status());
+        return;
+      }
+      plan.arches = *a;
+    }
+    if (given("--filter")) plan.filter = o->filter;
+    if (given("--repeat")) plan.repeat = o->repeat;
+    if (given("--jobs")) plan.jobs = o->jobs;
+    if (given("--report-dir")) plan.report_dir = o->report_dir;
+    if (given("--step-timeout")) plan.step_timeout = std::chrono::seconds(o->step_timeout_s);
+    if (given("--containerd-address")) plan.containerd_address = o->containerd_address;
+    if (given("--docker-host")) plan.docker_host = o->docker_host;
+    plan.keep |= o->keep;
+    plan.strict |= o->strict;
+    if (!o->runtime_binary.empty()) {
+      auto eq = o->runtime_binary.find('=');
+      std::string layer = eq == std::string::npos ? "runc" : o->runtime_binary.substr(0, eq);
+      std::string path =
+          eq == std::string::npos ? o->runtime_binary : o->runtime_binary.substr(eq + 1);
+      if ((layer != "runc" && layer != "crun") || path.empty()) {
+        exit_code = Fail(InvalidArgument("--runtime-binary takes runc=PATH or crun=PATH, got '" +
+                                         o->runtime_binary + "'"));
+        return;
+      }
+      plan.runtime_binaries[layer] = path;
+    }
+    for (const auto& s : plan.suites) {
+      if (s != "lifecycle" && s != "crossarch") {
+        exit_code = Fail(InvalidArgument("suite '" + s + "' cannot run yet"));
+        return;
+      }
+    }
+    if (Status s = ValidatePlan(plan); !s.ok()) {
+      exit_code = Fail(s);
+      return;
+    }
+    RunSettings settings;
+    settings.plan = plan;
+    settings.state_dir = global.state_dir;
+    settings.probe_dir = DefaultProbeDir();
+    settings.command_line = command_line;
+    settings.version = POLYARCH_VERSION;
+    settings.tty = ::isatty(STDERR_FILENO) == 1;
+    settings.color = !o->no_color && ::isatty(STDOUT_FILENO) == 1;
+    exit_code = ExecuteRun(settings);
+  });
+}
+
+}  // namespace polyarch

@@ -1,0 +1,74 @@
+// The plan of a run: which suites, over which layers and arches, how often and how wide.
+// It comes from `polyarch run` flags or from a suite file (YAML or JSON, the same keys),
+// and is validated whole before anything on the host is touched.
+#ifndef POLYARCH_HARNESS_RUN_PLAN_H_
+#define POLYARCH_HARNESS_RUN_PLAN_H_
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "binfmt/arch.h"
+#include "harness/core/status.h"
+
+namespace polyarch {
+
+inline const std::vector<std::string>& KnownSuites() {
+  static const std::vector<std::string> k = {"lifecycle", "crossarch", "throughput", "faults"};
+  return k;
+}
+inline const std::vector<std::string>& KnownLayers() {
+  static const std::vector<std::string> k = {"runc", "crun", "containerd", "docker"};
+  return k;
+}
+
+struct ThroughputPlan {
+  int containers = 40;                        // N per layer × arch × K
+  std::vector<int> concurrency = {1, 4, 10};  // the K values
+  int warmup = 2;                             // iterations per worker not counted
+  double duration_s = 0;                      // > 0: run for this long instead of N containers
+  bool mixed_arch = false;                    // also a storm spread over every arch at once
+  int trials = 1;                             // repetitions of each K, for the noise model
+};
+
+struct Plan {
+  std::vector<std::string> suites = {"lifecycle", "crossarch"};
+  std::vector<std::string> layers = KnownLayers();
+  std::vector<const ArchInfo*> arches;  // empty: every arch that has an image
+  std::string filter = "*";             // glob over case names ("exit_code_*", "*/s390x/*")
+  int repeat = 1;
+  int jobs = 1;
+  bool strict = false;  // a skip counts as a failure
+  bool keep = false;    // leave the run directory (bundles, daemon state, logs) behind
+  std::string report_dir;
+  std::chrono::milliseconds step_timeout{60000};
+  std::map<std::string, std::string> runtime_binaries;  // layer -> binary ("runc" -> path)
+  std::string containerd_address;  // use this containerd instead of a private one
+  std::string docker_host;         // use this dockerd (unix:///path) instead of a private one
+  std::string baseline;            // compare against this earlier report at the end
+  ThroughputPlan throughput;
+
+  nlohmann::json ToJson() const;
+};
+
+// Comma-separated names, each one of `known`. InvalidArgument names the bad one.
+Result<std::vector<std::string>> ParseNameList(std::string_view list,
+                                               const std::vector<std::string>& known,
+                                               std::string_view what);
+
+// Reads a suite file. Errors carry "file:line: " and name the key or value at fault.
+Result<Plan> LoadSuiteFile(const std::string& path);
+Result<Plan> ParseSuiteText(const std::string& text, const std::string& name);
+
+// Checks values that flags and files can both get wrong (ranges, combinations).
+Status ValidatePlan(const Plan& plan);
+
+// fnmatch-style glob ('*', '?', '[...]').
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace polyarch
+
+#endif  // POLYARCH_HARNESS_RUN_PLAN_H_

@@ -1,0 +1,128 @@
+// `polyarch run` end to end, as CI runs it: real layers, real arches, real reports.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "harness/core/fs.h"
+#include "harness/core/subprocess.h"
+
+namespace polyarch {
+namespace {
+
+using nlohmann::json;
+using testing::RunPolyarch;
+using testing::StdoutJson;
+
+json ReadJson(const std::string& path) {
+  auto text = ReadFile(path);
+  return text.ok() ? json::parse(*text, nullptr, false) : json();
+}
+
+const json* FindCase(const json& report, const std::string& id) {
+  for (const auto& c : report["cases"]) {
+    if (c["id"] == id) return &c;
+  }
+  return nullptr;
+}
+
+class RunIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("polyarch-run-itest-");
+    ASSERT_TRUE(d.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*d));
+  }
+  std::unique_ptr<TempDir> dir_;
+};
+
+// A small run whose reports must be what the schema, a JUnit parser and a browser take.
+TEST_F(RunIntegrationTest, ReportsValidateAndEveryCasePasses) {
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarch({"run", "--layer", "runc,crun", "--arch", "amd64,s390x", "--strict",
+                        "--jobs", "2", "--report-dir", reports, "--no-color"},
+                       std::chrono::seconds(900));
+  EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  EXPECT_TRUE(report["complete"].get<bool>());
+  EXPECT_EQ(report["summary"]["fail"], 0);
+  EXPECT_EQ(report["summary"]["skip"], 0);
+  EXPECT_GT(report["summary"]["pass"].get<int>(), 80);
+  for (const char* key : {"host", "polyarch", "qemu", "binfmt", "images", "layers"}) {
+    EXPECT_TRUE(report["context"].contains(key)) << key;
+  }
+  EXPECT_TRUE(report["sections"]["cleanup"]["ok"].get<bool>())
+      << report["sections"]["cleanup"].dump();
+  EXPECT_NE(FindCase(report, "crossarch/crun/s390x/probe_info_matches_native"), nullptr);
+  // The validators the golden tests use: the JSON Schema, a JUnit XSD, a self-contained page.
+  const std::string script = POLYARCH_SOURCE_DIR "/harness/report/validate_report.py";
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"json", POLYARCH_SOURCE_DIR "/docs/report.schema.json",
+                                 reports + "/report.json"},
+        {"junit", POLYARCH_SOURCE_DIR "/tests/golden/junit.xsd", reports + "/junit.xml"},
+        {"html", reports + "/report.html"}}) {
+    args.insert(args.begin(), {"/usr/bin/python3", script});
+    auto v = RunProcess(args, std::chrono::seconds(120));
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->exit_code, 0) << args[2] << ": " << v->out.Text() << v->err.Text();
+  }
+  // Nothing of the run is left: its directory is gone.
+  std::string run_id = report["context"]["polyarch"]["run_id"];
+  EXPECT_FALSE(PathExists("/var/lib/polyarch/runs/" + run_id));
+}
+
+// A runtime that lies about state: the cases that check it fail with the reason, exit 1.
+TEST_F(RunIntegrationTest, ABrokenLayerFailsTheRightCases) {
+  auto runc = FindProgram("runc");
+  ASSERT_TRUE(runc.ok());
+  const std::string wrapper = dir_->path() + "/lying-runc";
+  ASSERT_TRUE(
+      WriteFileAtomic(wrapper,
+                      "#!/bin/sh\n"
+                      "# Reports every created container as running.\n"
+                      "for a in \"$@\"; do [ \"$a\" = state ] && is_state=1; done\n"
+                      "if [ -n \"$is_state\" ]; then\n"
+                      "  " +
+                          *runc +
+                          " \"$@\" | sed 's/\"status\": *\"created\"/\"status\": \"running\"/'\n"
+                          "  exit 0\n"
+                          "fi\n"
+                          "exec " +
+                          *runc + " \"$@\"\n",
+                      0755)
+          .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r =
+      RunPolyarch({"run", "--layer", "runc", "--arch", "amd64", "--suite", "lifecycle",
+                   "--runtime-binary", "runc=" + wrapper, "--report-dir", reports, "--no-color"},
+                  std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  const json* c = FindCase(report, "lifecycle/runc/amd64/create_reports_created");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["status"], "fail");
+  EXPECT_NE((*c)["reason"].get<std::string>().find("'running', expected 'created'"),
+            std::string::npos)
+      << (*c)["reason"];
+  const json* ok = FindCase(report, "lifecycle/runc/amd64/exit_code_42");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ((*ok)["status"], "pass") << "cases that do not look at the lie still pass";
+  EXPECT_NE(r.out.Text().find("create_reports_created"), std::string::npos);
+}
+
+TEST_F(RunIntegrationTest, BadPlansAreRefusedBeforeAnythingHappens) {
+  const std::string file = dir_->path() + "/plan.yaml";
+  ASSERT_TRUE(WriteFileAtomic(file, "suites: [lifecycle]\nlayers: [runc, podman]\n").ok());
+  auto r = RunPolyarch({"run", "--suite-file", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.Text().find(file + ":2: unknown layer 'podman'"), std::string::npos)
+      << r.err.Text();
+  EXPECT_EQ(RunPolyarch({"run", "--arch", "sparc9"}).exit_code, 2);
+  EXPECT_EQ(RunPolyarch({"run", "--layer", "lxc"}).exit_code, 2);
+  EXPECT_EQ(RunPolyarch({"run", "--docker-host", "tcp://127.0.0.1:2375"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace polyarch
