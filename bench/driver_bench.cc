@@ -1,0 +1,315 @@
+// The drivers must not be what a benchmark measures. Side by side, in one run, each pair does
+// the same work: create, start, wait for a probe that exits at once, delete.
+//
+//   null driver              vs  raw posix_spawn loop of /bin/true (the harness ceiling)
+//   polyarch Subprocess      vs  raw posix_spawn loop (target: >= 0.9x the raw rate)
+//   crun through the driver  vs  a plain shell loop of crun verbs (target: >= 0.95x its rate)
+//   dockerd, Engine API      vs  the docker CLI's `run --rm` (target: <= 0.85x its latency)
+//   containerd, gRPC         vs  `ctr run --rm` (target: <= 0.8x its latency)
+//
+// It starts its own containerd and dockerd under a temporary directory and builds the
+// images it needs (amd64 only); run it as root. The ratios at the end are of medians.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "harness/core/fs.h"
+#include "harness/core/subprocess.h"
+#include "harness/daemons/containerd_daemon.h"
+#include "harness/daemons/dockerd_daemon.h"
+#include "harness/drivers/containerd/containerd_layer.h"
+#include "harness/drivers/docker/docker_layer.h"
+#include "harness/drivers/null_driver.h"
+#include "harness/drivers/oci_runtime.h"
+#include "images/builder.h"
+
+extern char** environ;
+
+namespace polyarch {
+namespace {
+
+struct World {
+  std::unique_ptr<TempDir> dir;
+  ImageSet images;
+  std::unique_ptr<ContainerdDaemon> containerd;
+  std::unique_ptr<DockerdDaemon> dockerd;
+  std::unique_ptr<Layer> null_layer, crun, ctd, docker;
+  std::string crun_binary, ctd_ns;
+  std::string error;
+};
+World* g_world = nullptr;
+std::atomic<int> g_seq{0};
+
+std::string NextId(const char* tag) {
+  return std::string("pabench-") + tag + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(g_seq++);
+}
+
+Status SetUp(World& w) {
+  PA_ASSIGN_OR_RETURN(TempDir d, TempDir::Create("polyarch-bench-", "/var/tmp"));
+  w.dir = std::make_unique<TempDir>(std::move(d));
+  ImageBuildOptions io;
+  io.arches = {HostArch()};
+  io.out_dir = w.dir->path() + "/images";
+  io.probe_dir = POLYARCH_PROBE_DIR;
+  PA_ASSIGN_OR_RETURN(w.images, BuildImages(io));
+  w.null_layer = std::make_unique<NullLayer>();
+
+  OciRuntimeOptions ro;
+  ro.name = "crun";
+  ro.binary = "crun";
+  ro.run_dir = w.dir->path() + "/run";
+  ro.images = &w.images;
+  PA_ASSIGN_OR_RETURN(auto crun, OciRuntimeLayer::Create(ro));
+  w.crun_binary = crun->binary();
+  w.crun = std::move(crun);
+
+  ContainerdOptions co;
+  co.run_dir = w.dir->path() + "/daemons";
+  PA_ASSIGN_OR_RETURN(w.containerd, ContainerdDaemon::Start(co));
+  ContainerdLayerOptions lo;
+  lo.address = w.containerd->address();
+  lo.run_id = "bench" + std::to_string(::getpid());
+  lo.run_dir = w.dir->path() + "/run";
+  lo.images = &w.images;
+  PA_ASSIGN_OR_RETURN(auto ctd, ContainerdLayer::Create(lo));
+  w.ctd_ns = ctd->ns();
+  w.ctd = std::move(ctd);
+
+  DockerdOptions dopt;
+  dopt.run_dir = w.dir->path() + "/daemons";
+  PA_ASSIGN_OR_RETURN(w.dockerd, DockerdDaemon::Start(dopt, w.containerd->address()));
+  DockerLayerOptions dl;
+  dl.socket_path = w.dockerd->address();
+  dl.run_id = "bench" + std::to_string(::getpid());
+  dl.images = &w.images;
+  PA_ASSIGN_OR_RETURN(w.docker, DockerLayer::Create(dl));
+  return Status::Ok();
+}
+
+void TearDown(World& w) {
+  for (Layer* l : {w.crun.get(), w.ctd.get(), w.docker.get()}) {
+    if (l) (void)l->Cleanup();
+  }
+  w.crun.reset();
+  w.ctd.reset();
+  w.docker.reset();
+  if (w.dockerd) (void)w.dockerd->Stop();
+  if (w.containerd) (void)w.containerd->Stop();
+}
+
+// One container through a driver: the sequence every comparison uses.
+bool Lifecycle(Driver& d, const char* tag) {
+  ContainerSpec s;
+  s.id = NextId(tag);
+  s.arch = HostArch();
+  s.argv = {"/probe", "exit", "0"};
+  s.writable_tmp = false;
+  if (!d.Create(s).ok() || !d.Start(s.id).ok()) return false;
+  WaitResult w = d.Wait(s.id, std::chrono::seconds(60));
+  bool ok = w.ok() && w.exited && w.exit_code == 0;
+  return d.Delete(s.id, false).ok() && ok;
+}
+
+void Rate(benchmark::State& state) {
+  state.counters["per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_RawPosixSpawn(benchmark::State& state) {
+  char arg0[] = "/bin/true";
+  char* argv[] = {arg0, nullptr};
+  for (auto _ : state) {
+    pid_t pid;
+    if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) {
+      state.SkipWithError("posix_spawn failed");
+      break;
+    }
+    int st;
+    waitpid(pid, &st, 0);
+  }
+  Rate(state);
+}
+
+void BM_PolyarchSpawn(benchmark::State& state) {
+  SpawnOptions o;
+  o.argv = {"/bin/true"};
+  for (auto _ : state) {
+    auto r = RunProcess(o, std::chrono::seconds(10));
+    if (!r.ok() || !r->success()) {
+      state.SkipWithError("spawn failed");
+      break;
+    }
+  }
+  Rate(state);
+}
+
+void DriverLoop(benchmark::State& state, Layer* layer, const char* tag) {
+  if (layer == nullptr) {
+    state.SkipWithError(g_world->error.c_str());
+    return;
+  }
+  auto d = layer->NewDriver();
+  for (auto _ : state) {
+    if (!Lifecycle(*d, tag)) {
+      state.SkipWithError("a lifecycle step failed");
+      break;
+    }
+  }
+  Rate(state);
+}
+
+void BM_NullDriver(benchmark::State& state) {
+  DriverLoop(state, g_world->null_layer.get(), "null");
+}
+void BM_CrunDriver(benchmark::State& state) { DriverLoop(state, g_world->crun.get(), "crun"); }
+void BM_ContainerdDriver(benchmark::State& state) { DriverLoop(state, g_world->ctd.get(), "ctd"); }
+void BM_DockerDriver(benchmark::State& state) { DriverLoop(state, g_world->docker.get(), "dkr"); }
+
+// Runs `script` (one container's worth of work, `$ID` set) once per iteration, timing only
+// the shell; the shell's own start is part of what a plain loop costs too.
+void ShellLoop(benchmark::State& state, const std::string& script) {
+  for (auto _ : state) {
+    SpawnOptions o;
+    o.argv = {"/bin/sh", "-c", script, "sh", NextId("sh")};
+    auto r = RunProcess(o, std::chrono::seconds(120));
+    if (!r.ok() || !r->success()) {
+      state.SkipWithError(
+          ("shell loop failed: " + (r.ok() ? r->err.Text() : r.status().ToString())).c_str());
+      break;
+    }
+  }
+  Rate(state);
+}
+
+// The same verbs the driver uses, as a user's shell script would: create, start, poll state
+// until stopped, delete. The bundle is prepared once, like the driver's image rootfs.
+void BM_CrunShellLoop(benchmark::State& state) {
+  if (!g_world->crun) {
+    state.SkipWithError(g_world->error.c_str());
+    return;
+  }
+  auto* oci = static_cast<OciRuntimeLayer*>(g_world->crun.get());
+  const std::string bundle = g_world->dir->path() + "/shell-bundle";
+  const BuiltImage* img = g_world->images.Find(HostArch());
+  std::string spec = ReadFile(img->bundle_dir + "/config.json").value();
+  auto j = nlohmann::json::parse(spec);
+  j["process"]["args"] = {"/probe", "exit", "0"};
+  j["root"] = {{"path", img->bundle_dir + "/rootfs"}, {"readonly", true}};
+  (void)MakeDirs(bundle);
+  (void)WriteFileAtomic(bundle + "/config.json", j.dump());
+  std::string c = g_world->crun_binary + " --root " + oci->state_root();
+  ShellLoop(state, c + " create --bundle " + bundle + " \"$1\" && " + c + " start \"$1\" && " +
+                       "until " + c + " state \"$1\" | grep -q '\"stopped\"'; do :; done && " + c +
+                       " delete \"$1\"");
+}
+
+void BM_DockerCliRunRm(benchmark::State& state) {
+  if (!g_world->dockerd) {
+    state.SkipWithError(g_world->error.c_str());
+    return;
+  }
+  ShellLoop(state, "/usr/bin/docker -H unix://" + g_world->dockerd->address() +
+                       " run --rm --network none --name \"$1\" " + kImageRepository + ":" +
+                       std::string(HostArch()->name) + " /probe exit 0 >/dev/null");
+}
+
+void BM_CtrRunRm(benchmark::State& state) {
+  if (!g_world->containerd) {
+    state.SkipWithError(g_world->error.c_str());
+    return;
+  }
+  ShellLoop(state, "ctr --address " + g_world->containerd->address() + " -n " + g_world->ctd_ns +
+                       " run --rm --fifo-dir " + g_world->dir->path() + "/ctr-fifo " +
+                       kImageRepository + ":all \"$1\" /probe exit 0");
+}
+
+// Keeps the median real time of each benchmark for the closing ratios.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
+        median_ns_[r.run_name.function_name] = r.GetAdjustedRealTime();
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  double Median(const std::string& n) const {
+    auto it = median_ns_.find(n);
+    return it == median_ns_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> median_ns_;
+};
+
+}  // namespace
+}  // namespace polyarch
+
+using namespace polyarch;
+
+BENCHMARK(BM_RawPosixSpawn)->UseRealTime()->MinTime(0.5);
+BENCHMARK(BM_PolyarchSpawn)->UseRealTime()->MinTime(0.5);
+BENCHMARK(BM_NullDriver)->UseRealTime()->MinTime(0.5);
+BENCHMARK(BM_CrunDriver)->UseRealTime()->Iterations(20);
+BENCHMARK(BM_CrunShellLoop)->UseRealTime()->Iterations(20);
+BENCHMARK(BM_ContainerdDriver)->UseRealTime()->Iterations(10);
+BENCHMARK(BM_CtrRunRm)->UseRealTime()->Iterations(10);
+BENCHMARK(BM_DockerDriver)->UseRealTime()->Iterations(10);
+BENCHMARK(BM_DockerCliRunRm)->UseRealTime()->Iterations(10);
+
+int main(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+  char reps[] = "--benchmark_repetitions=3";
+  args.insert(args.begin() + 1, reps);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  if (::geteuid() != 0) {
+    std::fprintf(stderr, "driver_bench: run as root (it starts runtimes and daemons)\n");
+    return 3;
+  }
+  World world;
+  g_world = &world;
+  if (Status s = SetUp(world); !s.ok()) {
+    world.error = s.ToString();
+    std::fprintf(stderr, "driver_bench: set-up incomplete: %s\n", world.error.c_str());
+  }
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  TearDown(world);
+
+  auto m = [&](const char* n) { return reporter.Median(n); };
+  auto line = [](const char* what, double ratio, const char* target, bool met) {
+    if (ratio <= 0) {
+      std::printf("  %-58s  not measured\n", what);
+      return;
+    }
+    std::printf("  %-58s %7.3f   target %-8s %s\n", what, ratio, target, met ? "met" : "NOT met");
+  };
+  std::printf("\nratios of medians (side by side in this run):\n");
+  double null_vs_raw = m("BM_NullDriver") > 0 ? m("BM_RawPosixSpawn") / m("BM_NullDriver") : 0;
+  std::printf("  %-58s %7.1fx  (ceiling of the harness itself)\n",
+              "null driver rate / raw posix_spawn rate", null_vs_raw);
+  double spawn = m("BM_PolyarchSpawn") > 0 ? m("BM_RawPosixSpawn") / m("BM_PolyarchSpawn") : 0;
+  line("polyarch spawn rate / raw posix_spawn rate", spawn, ">= 0.90", spawn >= 0.90);
+  double crun = m("BM_CrunDriver") > 0 ? m("BM_CrunShellLoop") / m("BM_CrunDriver") : 0;
+  line("crun via driver rate / shell loop rate", crun, ">= 0.95", crun >= 0.95);
+  double docker = m("BM_DockerCliRunRm") > 0 ? m("BM_DockerDriver") / m("BM_DockerCliRunRm") : 0;
+  line("dockerd via Engine API latency / docker CLI latency", docker, "<= 0.85",
+       docker > 0 && docker <= 0.85);
+  double ctd = m("BM_CtrRunRm") > 0 ? m("BM_ContainerdDriver") / m("BM_CtrRunRm") : 0;
+  line("containerd via gRPC latency / ctr run --rm latency", ctd, "<= 0.80",
+       ctd > 0 && ctd <= 0.80);
+  return 0;
+}
