@@ -122,11 +122,16 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SpawnOptions& option
     posix_spawn_file_actions_addchdir_np(&sa.actions, options.cwd.c_str());
   }
 
+  // exec resets handled signals by itself; only an ignored disposition (polyarch ignores
+  // SIGPIPE; a parent may have ignored others) would be inherited. Resetting just these keeps
+  // the child's start to a few system calls instead of one per signal.
   sigset_t empty_mask, defaults;
   sigemptyset(&empty_mask);
-  sigfillset(&defaults);
-  sigdelset(&defaults, SIGKILL);
-  sigdelset(&defaults, SIGSTOP);
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM,
+                  SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU}) {
+    sigaddset(&defaults, sig);
+  }
   posix_spawnattr_setsigmask(&sa.attr, &empty_mask);
   posix_spawnattr_setsigdefault(&sa.attr, &defaults);
   posix_spawnattr_setpgroup(&sa.attr, 0);

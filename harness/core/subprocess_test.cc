@@ -163,6 +163,20 @@ TEST(SubprocessTest, OwnProcessGroup) {
   EXPECT_NE(pgid, std::to_string(::getpgrp()));
 }
 
+TEST(SubprocessTest, AnIgnoredSignalIsNotInheritedAsIgnored) {
+  // polyarch ignores SIGPIPE for itself; a child writing to a closed pipe must still die of it.
+  struct sigaction ign {}, old {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, &old);
+  auto r = RunProcess({"/bin/sh", "-c", "grep SigIgn /proc/self/status"}, seconds(10));
+  ::sigaction(SIGPIPE, &old, nullptr);
+  ASSERT_TRUE(r.ok());
+  std::string line = r->out.Text();
+  auto hex = line.substr(line.find(':') + 1);
+  unsigned long long mask = std::stoull(hex, nullptr, 16);
+  EXPECT_EQ(mask & (1ull << (SIGPIPE - 1)), 0u) << line;
+}
+
 TEST(SubprocessTest, QuoteArgvIsReadable) {
   EXPECT_EQ(QuoteArgv({"runc", "--root", "/run/x", "a b", "it's"}),
             "runc --root /run/x 'a b' 'it'\\''s'");
