@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -20,6 +21,8 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
+
+#include "bench/ratio_reporter.h"
 
 #include "harness/core/fs.h"
 #include "harness/core/subprocess.h"
@@ -232,26 +235,6 @@ void BM_CtrRunRm(benchmark::State& state) {
                        kImageRepository + ":all \"$1\" /probe exit 0");
 }
 
-// Keeps the median real time of each benchmark for the closing ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        median_ns_[r.run_name.function_name] = r.GetAdjustedRealTime();
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double Median(const std::string& n) const {
-    auto it = median_ns_.find(n);
-    return it == median_ns_.end() ? 0 : it->second;
-  }
-
- private:
-  std::map<std::string, double> median_ns_;
-};
-
 }  // namespace
 }  // namespace polyarch
 
@@ -285,7 +268,7 @@ int main(int argc, char** argv) {
     world.error = s.ToString();
     std::fprintf(stderr, "driver_bench: set-up incomplete: %s\n", world.error.c_str());
   }
-  RatioReporter reporter;
+  polyarch::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   TearDown(world);
 

@@ -20,6 +20,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/ratio_reporter.h"
+
 #include "harness/core/subprocess.h"
 
 extern char** environ;
@@ -89,26 +91,6 @@ void BM_BoostProcessV2Default(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-// Keeps the median real time of each benchmark for the closing ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        median_ns_[r.run_name.function_name] = r.GetAdjustedRealTime();
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double Median(const std::string& name) const {
-    auto it = median_ns_.find(name);
-    return it == median_ns_.end() ? 0 : it->second;
-  }
-
- private:
-  std::map<std::string, double> median_ns_;
-};
-
 }  // namespace
 
 BENCHMARK(BM_RawPosixSpawn)->UseRealTime();
@@ -126,7 +108,7 @@ int main(int argc, char** argv) {
   argv = args.data();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  RatioReporter reporter;
+  polyarch::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   double raw = reporter.Median("BM_RawPosixSpawn");
   if (raw <= 0) return 0;  // filtered out: nothing to compare against

@@ -17,6 +17,10 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     std::string suite_file, suites, layers, arches, filter, report_dir, runtime_binary;
     std::string containerd_address, docker_host, baseline;
     int repeat = 1, jobs = 1, step_timeout_s = 60;
+    int containers = 40, warmup = 2, trials = 1;
+    double duration = 0;
+    std::string concurrency;
+    bool mixed_arch = false;
     bool keep = false, strict = false, no_color = false;
   };
   auto o = std::make_shared<Opts>();
@@ -30,7 +34,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       "3 environment unusable, 4 interrupted (the report is kept, marked incomplete).\n"
       "A suite file (YAML or JSON) can give the plan; flags given as well override it.");
   cmd->add_option("--suite-file", o->suite_file, "Plan from a YAML or JSON file");
-  cmd->add_option("--suite", o->suites, "Suites: lifecycle, crossarch (default both)");
+  cmd->add_option("--suite", o->suites,
+                  "Suites: lifecycle, crossarch (the default), throughput (a benchmark: opt-in)");
   cmd->add_option("--layer", o->layers, "Layers: runc, crun, containerd, docker (default all)");
   cmd->add_option("--arch", o->arches, "Arches: all (default) or a list, e.g. amd64,s390x");
   cmd->add_option("--filter", o->filter,
@@ -54,6 +59,17 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--step-timeout", o->step_timeout_s, "Deadline of every step, in seconds")
       ->check(CLI::Range(1, 3600));
   cmd->add_flag("--no-color", o->no_color, "No ANSI colors on the console");
+  auto* tp = cmd->add_option_group("throughput", "For --suite throughput");
+  tp->add_option("--containers", o->containers, "Containers per measurement (N)")
+      ->check(CLI::Range(1, 100000));
+  tp->add_option("--concurrency", o->concurrency, "At most K in flight, a list: 1,2,4,10,50");
+  tp->add_option("--duration", o->duration, "Keep starting for S seconds (N is then a minimum)")
+      ->check(CLI::Range(0.0, 86400.0));
+  tp->add_option("--warmup", o->warmup, "Cycles per worker before timing")
+      ->check(CLI::Range(0, 1000));
+  tp->add_option("--trials", o->trials, "Repeat each measurement (the noise model uses it)")
+      ->check(CLI::Range(1, 100));
+  tp->add_flag("--mixed-arch", o->mixed_arch, "Also a storm spread over every arch at once");
   cmd->callback([o, cmd, &global, &exit_code, command_line] {
     Plan plan;
     if (!o->suite_file.empty()) {
@@ -66,7 +82,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     }
     auto given = [&](const char* flag) { return cmd->get_option(flag)->count() > 0; };
     if (given("--suite")) {
-      auto l = ParseNameList(o->suites, {"lifecycle", "crossarch"}, "suite");
+      auto l = ParseNameList(o->suites, KnownSuites(), "suite");
       if (!l.ok()) {
         exit_code = Fail(l.status());
         return;
@@ -96,6 +112,31 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     if (given("--step-timeout")) plan.step_timeout = std::chrono::seconds(o->step_timeout_s);
     if (given("--containerd-address")) plan.containerd_address = o->containerd_address;
     if (given("--docker-host")) plan.docker_host = o->docker_host;
+    if (given("--containers")) plan.throughput.containers = o->containers;
+    if (given("--warmup")) plan.throughput.warmup = o->warmup;
+    if (given("--trials")) plan.throughput.trials = o->trials;
+    if (given("--duration")) plan.throughput.duration_s = o->duration;
+    if (o->mixed_arch) plan.throughput.mixed_arch = true;
+    if (given("--concurrency")) {
+      std::vector<int> ks;
+      std::string list = o->concurrency;
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t end = list.find(',', start);
+        if (end == std::string::npos) end = list.size();
+        std::string item = list.substr(start, end - start);
+        start = end + 1;
+        char* stop = nullptr;
+        long k = std::strtol(item.c_str(), &stop, 10);
+        if (item.empty() || *stop != '\0' || k < 1 || k > 1000) {
+          exit_code = Fail(
+              InvalidArgument("--concurrency takes integers from 1 to 1000, got '" + item + "'"));
+          return;
+        }
+        ks.push_back(static_cast<int>(k));
+      }
+      plan.throughput.concurrency = ks;
+    }
     plan.keep |= o->keep;
     plan.strict |= o->strict;
     if (!o->runtime_binary.empty()) {
@@ -109,12 +150,6 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
         return;
       }
       plan.runtime_binaries[layer] = path;
-    }
-    for (const auto& s : plan.suites) {
-      if (s != "lifecycle" && s != "crossarch") {
-        exit_code = Fail(InvalidArgument("suite '" + s + "' cannot run yet"));
-        return;
-      }
     }
     if (Status s = ValidatePlan(plan); !s.ok()) {
       exit_code = Fail(s);

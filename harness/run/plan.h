@@ -17,7 +17,7 @@
 namespace polyarch {
 
 inline const std::vector<std::string>& KnownSuites() {
-  static const std::vector<std::string> k = {"lifecycle", "crossarch", "throughput", "faults"};
+  static const std::vector<std::string> k = {"lifecycle", "crossarch", "throughput"};
   return k;
 }
 inline const std::vector<std::string>& KnownLayers() {

@@ -35,6 +35,7 @@
 #include "images/builder.h"
 #include "suites/crossarch/crossarch_suite.h"
 #include "suites/lifecycle/lifecycle_suite.h"
+#include "suites/throughput/throughput.h"
 
 namespace polyarch {
 namespace {
@@ -143,6 +144,7 @@ class Run {
   std::vector<Item> PlanCases();
   void RunCases(std::vector<Item> items);
   void RunOne(const Item& item, std::map<std::string, std::unique_ptr<Driver>>& drivers);
+  void RunThroughput();
   void Cleanup();
   int Report();
 
@@ -533,6 +535,108 @@ void Run::RunCases(std::vector<Item> items) {
   worker(&serial);  // serial cases one at a time, with nothing else running
 }
 
+// The throughput suite measures: it runs alone, after every other case, one layer at a time.
+void Run::RunThroughput() {
+  if (std::find(plan_.suites.begin(), plan_.suites.end(), "throughput") == plan_.suites.end()) {
+    return;
+  }
+  const ThroughputPlan& tp = plan_.throughput;
+  Calibration cal = Calibrate();
+  json rows = json::array();
+  std::vector<int> daemon_pids;
+  if (containerd_) daemon_pids.push_back(containerd_->pid());
+  if (dockerd_) daemon_pids.push_back(dockerd_->pid());
+  int serial = 0;
+  auto measure = [&](LayerSlot& slot, const std::vector<const ArchInfo*>& arches,
+                     std::vector<ThroughputMeasurement>* out) {
+    std::string arch_name = arches.size() == 1 ? std::string(arches[0]->name) : "mixed";
+    for (int k : tp.concurrency) {
+      for (int trial = 0; trial < tp.trials; ++trial) {
+        if (g_signal.load() != 0) return;
+        CaseResult c;
+        c.suite = "throughput";
+        c.layer = slot.name;
+        c.arch = arch_name;
+        c.name = "k" + std::to_string(k);
+        c.repeat = trial;
+        c.spec_ref = "closed loop: create, start, wait, delete; at most K in flight";
+        std::string why;
+        if (!slot.layer) why = slot.unavailable;
+        for (const ArchInfo* a : arches) {
+          if (!why.empty()) break;
+          if (auto it = arch_unavailable_.find(a); it != arch_unavailable_.end())
+            why = it->second;
+          else if (Status st = slot.layer->Supports(*a); !st.ok())
+            why = st.message();
+        }
+        if (!why.empty()) {
+          c.status = CaseStatus::kSkip;
+          c.reason = why;
+          sink_->Add(std::move(c));
+          continue;
+        }
+        sink_->Started(c.Id());
+        ThroughputConfig cfg;
+        cfg.containers = tp.containers;
+        cfg.concurrency = k;
+        cfg.warmup = tp.warmup;
+        cfg.duration_s = tp.duration_s;
+        cfg.step_timeout = plan_.step_timeout;
+        cfg.id_prefix = prefix_ + "tp" + std::to_string(serial++) + "-";
+        cfg.arches = arches;
+        auto t0 = Clock::now();
+        ThroughputMeasurement m = MeasureThroughput(*slot.layer, cfg, daemon_pids, trial);
+        c.duration_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+        c.metrics["starts_per_s"] = m.starts_per_s;
+        c.metrics["started"] = m.started;
+        c.metrics["errors"] = m.errors;
+        c.metrics["timeouts"] = m.timeouts;
+        if (auto e2e = m.latency_ms.find("end_to_end"); e2e != m.latency_ms.end()) {
+          c.metrics["e2e_p50_ms"] = e2e->second.p50;
+          c.metrics["e2e_p99_ms"] = e2e->second.p99;
+        }
+        if (cal.raw_spawn_per_s > 0)
+          c.metrics["starts_vs_spawn_floor"] = m.starts_per_s / cal.raw_spawn_per_s;
+        if (m.errors > 0 || m.started < tp.containers) {
+          c.status = CaseStatus::kFail;
+          c.reason = std::to_string(m.errors) + " of " + std::to_string(m.started + m.errors) +
+                     " cycles failed" + (m.first_errors.empty() ? "" : ": " + m.first_errors[0]);
+        }
+        c.data = MeasurementJson(m);
+        out->push_back(m);
+        sink_->Add(std::move(c));
+      }
+    }
+  };
+  for (auto& slot : layers_) {
+    for (const ArchInfo* a : arches_) {
+      std::vector<ThroughputMeasurement> ms;
+      measure(*slot, {a}, &ms);
+      auto scaling = ComputeScaling(ms);
+      for (size_t i = 0; i < ms.size(); ++i) {
+        json row = MeasurementJson(ms[i]);
+        row["efficiency"] = scaling[i].efficiency;
+        row["p99_over_p50_at_1"] = scaling[i].p99_over_p50_at_1;
+        rows.push_back(std::move(row));
+      }
+    }
+    if (tp.mixed_arch && arches_.size() > 1) {
+      std::vector<ThroughputMeasurement> ms;
+      measure(*slot, arches_, &ms);
+      for (const auto& m : ms) rows.push_back(MeasurementJson(m));
+    }
+  }
+  std::lock_guard<std::mutex> lock(sink_->mu());
+  sink_->report().sections["throughput"] = rows;
+  json calibration = CalibrationJson(cal);
+  // The ceiling against the fastest real layer: the harness must not be what is measured.
+  double fastest = 0;
+  for (const auto& r : rows) fastest = std::max(fastest, r.value("starts_per_s", 0.0));
+  if (fastest > 0) calibration["null_vs_fastest_layer"] = cal.null_cycles_per_s / fastest;
+  sink_->report().sections["calibration"] = calibration;
+}
+
 void Run::Cleanup() {
   json layers = json::object();
   bool ok = true;
@@ -692,11 +796,19 @@ int Run::Execute() {
   suites_.push_back(std::make_unique<CrossArchSuite>(ComputeNativeGolden(images_), &images_));
   StartLayers();
   std::vector<Item> items = PlanCases();
-  sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, static_cast<int>(items.size()));
+  int total = static_cast<int>(items.size());
+  if (std::find(plan_.suites.begin(), plan_.suites.end(), "throughput") != plan_.suites.end()) {
+    const ThroughputPlan& tp = plan_.throughput;
+    int per_arch_set = static_cast<int>(tp.concurrency.size()) * tp.trials;
+    int sets = static_cast<int>(arches_.size()) + (tp.mixed_arch && arches_.size() > 1 ? 1 : 0);
+    total += static_cast<int>(layers_.size()) * sets * per_arch_set;
+  }
+  sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, total);
   sink_->report().context = context_;
   sink_->report().started_at = UtcNow();
   (void)sink_->Write();
   RunCases(std::move(items));
+  RunThroughput();
   sink_->FinishProgress();
   Cleanup();
   int code = Report();

@@ -1,0 +1,65 @@
+// A short throughput run over every layer, native and emulated, as nightly CI runs it: the
+// report must carry every figure, and the run must leave the host as it found it.
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "harness/core/fs.h"
+
+namespace polyarch {
+namespace {
+
+using nlohmann::json;
+using testing::RunPolyarch;
+
+TEST(ThroughputIntegrationTest, ShortRunCarriesEveryFigureAndCleansUp) {
+  auto d = TempDir::Create("polyarch-tp-itest-");
+  ASSERT_TRUE(d.ok());
+  const std::string reports = d->path() + "/reports";
+  auto r =
+      RunPolyarch({"run", "--suite", "throughput", "--arch", "amd64,s390x", "--containers", "40",
+                   "--concurrency", "1,4,10", "--strict", "--no-color", "--report-dir", reports},
+                  std::chrono::seconds(1800));
+  EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+  auto text = ReadFile(reports + "/report.json");
+  ASSERT_TRUE(text.ok());
+  json report = json::parse(*text, nullptr, false);
+  ASSERT_TRUE(report.is_object());
+
+  const json& cal = report["sections"]["calibration"];
+  for (const char* k : {"raw_spawn_per_s", "polyarch_spawn_per_s", "polyarch_spawn_vs_raw",
+                        "null_cycles_per_s", "null_vs_fastest_layer"}) {
+    EXPECT_GT(cal.value(k, 0.0), 0) << k;
+  }
+  EXPECT_GE(cal.value("null_vs_fastest_layer", 0.0), 10)
+      << "the harness must not be the bottleneck";
+
+  const json& rows = report["sections"]["throughput"];
+  ASSERT_EQ(rows.size(), 4u * 2u * 3u) << rows.dump();
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.value("layer", "") + "/" + row.value("arch", "") +
+                 "/K=" + std::to_string(row.value("concurrency", 0)));
+    EXPECT_EQ(row["started"], 40);
+    EXPECT_EQ(row["errors"], 0);
+    EXPECT_EQ(row["timeouts"], 0);
+    EXPECT_GT(row["starts_per_s"].get<double>(), 0);
+    for (const char* op : {"create", "start", "wait", "delete", "end_to_end"}) {
+      const json& dist = row["latency"][op];
+      EXPECT_EQ(dist["count"], 40) << op;
+      EXPECT_LE(dist["p50"].get<double>(), dist["p90"].get<double>()) << op;
+      EXPECT_LE(dist["p90"].get<double>(), dist["p99"].get<double>()) << op;
+      EXPECT_LE(dist["p99"].get<double>(), dist["max"].get<double>()) << op;
+    }
+    EXPECT_GT(row["efficiency"].get<double>(), 0);
+    EXPECT_GT(row["p99_over_p50_at_1"].get<double>(), 0);
+    for (const char* who : {"harness", "runtime_and_shims", "daemons"}) {
+      EXPECT_TRUE(row["cpu_s_per_start"].contains(who)) << who;
+    }
+  }
+  const json& cleanup = report["sections"]["cleanup"];
+  EXPECT_TRUE(cleanup["ok"].get<bool>()) << cleanup.dump();
+  EXPECT_EQ(cleanup["mounts_before"], cleanup["mounts_after"]);
+  EXPECT_EQ(cleanup["mounts_left_under_run_dir"], 0);
+}
+
+}  // namespace
+}  // namespace polyarch
