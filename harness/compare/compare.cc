@@ -1,0 +1,795 @@
+#include "harness/compare/compare.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "harness/core/fs.h"
+#include "harness/report/stats.h"
+#include "harness/report/text.h"
+
+namespace polyarch {
+
+using nlohmann::json;
+
+namespace {
+
+struct MetricInfo {
+  Metric metric;
+  std::string_view name;
+  std::string_view op;    // latency operation; "" for starts_per_s
+  std::string_view stat;  // "p50" / "p99"; "" for starts_per_s
+};
+
+constexpr MetricInfo kMetrics[] = {
+    {Metric::kStartsPerS, "starts_per_s", "", ""},
+    {Metric::kE2eP50, "e2e_p50", "end_to_end", "p50"},
+    {Metric::kE2eP99, "e2e_p99", "end_to_end", "p99"},
+    {Metric::kCreateP50, "create_p50", "create", "p50"},
+    {Metric::kStartP50, "start_p50", "start", "p50"},
+    {Metric::kWaitP50, "wait_p50", "wait", "p50"},
+    {Metric::kDeleteP50, "delete_p50", "delete", "p50"},
+};
+
+const MetricInfo& Info(Metric m) {
+  for (const auto& i : kMetrics) {
+    if (i.metric == m) return i;
+  }
+  assert(false && "every Metric has a row in kMetrics");
+  return kMetrics[0];
+}
+
+std::string Printf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string Printf(const char* format, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, format);
+  int n = std::vsnprintf(buf, sizeof buf, format, ap);
+  va_end(ap);
+  if (n < 0) return "";
+  return std::string(buf, std::min(static_cast<size_t>(n), sizeof buf - 1));
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string Percent(double fraction) { return Printf("%g%%", fraction * 100); }
+
+// ---------------------------------------------------------------------------------------
+// The throughput section, read back. Reports come from files a user names, so every field
+// compare relies on is checked and a bad one is named, rather than silently read as 0.
+
+struct Trial {
+  int index = 0;  // the row's "trial"
+  int errors = 0;
+  std::map<Metric, double> values;  // only the metrics this trial has data for
+};
+
+struct Group {
+  std::string layer, arch;
+  int concurrency = 0;
+  std::vector<Trial> trials;
+  int errors = 0;
+
+  std::string Id() const { return layer + "/" + arch + "/k" + std::to_string(concurrency); }
+  std::vector<double> Values(Metric m) const {
+    std::vector<double> v;
+    for (const auto& t : trials) {
+      if (auto it = t.values.find(m); it != t.values.end()) v.push_back(it->second);
+    }
+    return v;
+  }
+};
+
+using GroupKey = std::tuple<std::string, std::string, int>;
+
+struct Groups {
+  std::vector<Group> list;  // in first-seen order
+  std::map<GroupKey, size_t> index;
+};
+
+Result<Groups> ReadThroughput(const RunReport& report, const std::string& name,
+                              const std::vector<Metric>& metrics) {
+  Groups out;
+  if (report.sections.is_null()) return out;
+  if (!report.sections.is_object()) {
+    return InvalidArgument(name + ": field 'sections' is not an object");
+  }
+  auto section = report.sections.find("throughput");
+  if (section == report.sections.end() || section->is_null()) return out;
+  if (!section->is_array()) {
+    return InvalidArgument(name + ": field 'sections.throughput' is not an array");
+  }
+  for (size_t i = 0; i < section->size(); ++i) {
+    const json& row = (*section)[i];
+    std::string where = "sections.throughput[" + std::to_string(i) + "]";
+    auto bad = [&](const std::string& field, const std::string& what) {
+      return InvalidArgument(name + ": field '" + where + (field.empty() ? "" : "." + field) +
+                             "' " + what);
+    };
+    if (!row.is_object()) return bad("", "is not an object");
+    for (const char* f : {"layer", "arch"}) {
+      auto it = row.find(f);
+      if (it == row.end() || !it->is_string() || it->get<std::string>().empty()) {
+        return bad(f, "is missing or not a non-empty string");
+      }
+    }
+    auto int_field = [&](const char* f, int min, int fallback, bool required) -> Result<int> {
+      auto it = row.find(f);
+      if (it == row.end()) {
+        if (required) return bad(f, "is missing");
+        return fallback;
+      }
+      if (!it->is_number_integer() || it->get<int64_t>() < min ||
+          it->get<int64_t>() > 1'000'000'000) {
+        return bad(f, "is not an integer >= " + std::to_string(min));
+      }
+      return static_cast<int>(it->get<int64_t>());
+    };
+    PA_ASSIGN_OR_RETURN(int concurrency, int_field("concurrency", 1, 0, true));
+    PA_ASSIGN_OR_RETURN(int trial_index, int_field("trial", 0, 0, false));
+    PA_ASSIGN_OR_RETURN(int errors, int_field("errors", 0, 0, false));
+
+    Trial trial;
+    trial.index = trial_index;
+    trial.errors = errors;
+    auto rate = row.find("starts_per_s");
+    if (rate == row.end() || !rate->is_number() || !std::isfinite(rate->get<double>()) ||
+        rate->get<double>() < 0) {
+      return bad("starts_per_s", "is missing or not a number >= 0");
+    }
+    auto latency = row.find("latency");
+    if (latency == row.end() || !latency->is_object()) {
+      return bad("latency", "is missing or not an object");
+    }
+    for (Metric m : metrics) {
+      const MetricInfo& info = Info(m);
+      if (info.op.empty()) {
+        trial.values[m] = rate->get<double>();
+        continue;
+      }
+      auto dist = latency->find(std::string(info.op));
+      if (dist == latency->end()) continue;  // this trial did not time that operation
+      std::string field = "latency." + std::string(info.op);
+      Distribution d;
+      if (!DistributionFromJson(*dist, &d)) {
+        return bad(field, "is not a distribution (an object with a numeric count)");
+      }
+      if (d.count <= 0) continue;  // nothing was timed (e.g. every cycle failed)
+      auto stat = dist->find(std::string(info.stat));
+      if (stat == dist->end() || !stat->is_number() || !std::isfinite(stat->get<double>())) {
+        return bad(field + "." + std::string(info.stat), "is missing or not a number");
+      }
+      trial.values[m] = stat->get<double>();
+    }
+
+    GroupKey key{row["layer"].get<std::string>(), row["arch"].get<std::string>(), concurrency};
+    auto [it, inserted] = out.index.emplace(key, out.list.size());
+    if (inserted) {
+      Group g;
+      g.layer = std::get<0>(key);
+      g.arch = std::get<1>(key);
+      g.concurrency = concurrency;
+      out.list.push_back(std::move(g));
+    }
+    Group& g = out.list[it->second];
+    for (const auto& t : g.trials) {
+      if (t.index == trial_index) {
+        // Two rows claiming the same trial would be double-counted in the median and make
+        // the noise estimate meaningless: the file is not what polyarch writes.
+        return bad("trial", "repeats trial " + std::to_string(trial_index) + " of " + g.Id());
+      }
+    }
+    g.errors += errors;
+    g.trials.push_back(std::move(trial));
+  }
+  return out;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return Percentile(v, 50);
+}
+
+// The coefficient of variation across trials; nullopt with fewer than two trials, where
+// there is no spread to measure.
+std::optional<double> TrialCv(const std::vector<double>& v) {
+  if (v.size() < 2) return std::nullopt;
+  return ComputeDistribution(v).cv;
+}
+
+CompareRow PerformanceRow(const Group& g) {
+  CompareRow r;
+  r.kind = RowKind::kPerformance;
+  r.id = g.Id();
+  r.layer = g.layer;
+  r.arch = g.arch;
+  r.concurrency = g.concurrency;
+  return r;
+}
+
+CompareRow CompareMetric(const Group& base, const Group& cur, Metric m, const CompareOptions& o) {
+  CompareRow r = PerformanceRow(base);
+  r.metric = std::string(MetricName(m));
+  r.higher_is_better = HigherIsBetter(m);
+  r.threshold = o.max_regression;
+  std::vector<double> bv = base.Values(m), cv = cur.Values(m);
+  r.baseline_trials = static_cast<int>(bv.size());
+  r.current_trials = static_cast<int>(cv.size());
+  if (!bv.empty()) r.baseline = Median(bv);
+  if (!cv.empty()) r.current = Median(cv);
+  if (bv.empty() && cv.empty()) {
+    r.verdict = Verdict::kOk;
+    r.note = "no data in either report";
+    return r;
+  }
+  if (cv.empty()) {
+    r.verdict = Verdict::kMissing;
+    r.note = "no data in " + o.current_name;
+    return r;
+  }
+  if (bv.empty()) {
+    r.verdict = Verdict::kNew;
+    r.note = "no data in " + o.baseline_name;
+    return r;
+  }
+
+  // A side with one trial has no measurable spread; the other side's spread is still the
+  // best estimate of this machine's run-to-run noise, so it is used alone.
+  std::optional<double> bn = TrialCv(bv), cn = TrialCv(cv);
+  if (bn || cn) r.noise = std::max(bn.value_or(0), cn.value_or(0));
+
+  double b = *r.baseline, c = *r.current;
+  if (b == 0) {
+    r.verdict = Verdict::kOk;
+    r.note = c == 0 ? "" : "baseline is 0: no relative change";
+    if (c == 0) r.change = 0;
+    return r;
+  }
+  double change = r.higher_is_better ? (b - c) / b : (c - b) / b;
+  r.change = change;
+
+  double noise_bar = o.noise_k * r.noise.value_or(0);
+  double magnitude = std::fabs(change);
+  if (magnitude <= o.max_regression) {
+    r.verdict = Verdict::kOk;
+  } else if (magnitude <= noise_bar) {
+    r.verdict = Verdict::kNoise;
+    r.note = "within " + Printf("%g x %.1f%%", o.noise_k, *r.noise * 100) + " noise";
+  } else {
+    r.verdict = change > 0 ? Verdict::kRegression : Verdict::kImproved;
+  }
+  if (!r.noise) {
+    r.note = "noise unknown (1 trial)";
+  } else if (!bn || !cn) {
+    r.note += std::string(r.note.empty() ? "" : "; ") + "noise from " +
+              (bn ? o.baseline_name : o.current_name) + " only (1 trial in " +
+              (bn ? o.current_name : o.baseline_name) + ")";
+  }
+  return r;
+}
+
+// Cycles that failed are a regression when the baseline had none, whatever the timings say:
+// a layer that now drops one start in forty has broken something a faster median hides.
+std::optional<CompareRow> CompareErrors(const Group& base, const Group& cur,
+                                        const CompareOptions& o) {
+  if (base.errors == 0 && cur.errors == 0) return std::nullopt;
+  CompareRow r = PerformanceRow(base);
+  r.metric = "errors";
+  r.threshold = o.max_regression;
+  r.baseline = base.errors;
+  r.current = cur.errors;
+  r.baseline_trials = static_cast<int>(base.trials.size());
+  r.current_trials = static_cast<int>(cur.trials.size());
+  if (base.errors == 0) {
+    r.verdict = Verdict::kRegression;
+    r.note = "errors appeared";
+  } else if (cur.errors == 0) {
+    r.verdict = Verdict::kImproved;
+    r.note = "errors gone";
+  } else {
+    r.verdict = Verdict::kOk;
+    r.note = "errors in both";
+  }
+  return r;
+}
+
+bool IsBroken(CaseStatus s) {
+  return s == CaseStatus::kFail || s == CaseStatus::kError || s == CaseStatus::kAborted;
+}
+
+std::string Transition(const std::string& from, const std::string& to) {
+  return from + " -> " + to;
+}
+
+void CompareCases(const RunReport& baseline, const RunReport& current, const CompareOptions& o,
+                  CompareResult* out) {
+  std::map<std::string, const CaseResult*> now;
+  for (const auto& c : current.cases) now.emplace(c.Id(), &c);
+  std::set<std::string> seen;
+  for (const auto& b : baseline.cases) {
+    std::string id = b.Id();
+    if (!seen.insert(id).second) continue;  // a repeated id: the first one stands
+    CompareRow r;
+    r.kind = RowKind::kConformance;
+    r.id = id;
+    r.metric = "status";
+    r.baseline_status = std::string(CaseStatusName(b.status));
+    auto it = now.find(id);
+    if (it == now.end()) {
+      r.verdict = o.strict ? Verdict::kRegression : Verdict::kMissing;
+      r.note = "missing in " + o.current_name + (o.strict ? " (--strict)" : "");
+      r.reason = b.reason;
+      out->rows.push_back(std::move(r));
+      continue;
+    }
+    const CaseResult& c = *it->second;
+    ++out->summary.cases_compared;
+    if (c.status == b.status) {
+      ++out->summary.cases_unchanged;
+      continue;
+    }
+    r.current_status = std::string(CaseStatusName(c.status));
+    r.note = Transition(r.baseline_status, r.current_status);
+    r.reason = c.reason;
+    if (b.status == CaseStatus::kPass && IsBroken(c.status)) {
+      r.verdict = Verdict::kRegression;
+    } else if (b.status == CaseStatus::kPass && c.status == CaseStatus::kSkip) {
+      r.verdict = o.strict ? Verdict::kRegression : Verdict::kSkipped;
+      if (o.strict) r.note += " (--strict)";
+    } else if (c.status == CaseStatus::kPass) {
+      r.verdict = Verdict::kImproved;
+    } else {
+      // Between two statuses that are not pass (fail -> error, skip -> fail): the baseline
+      // did not vouch for the case, so there is nothing it regressed from.
+      r.verdict = Verdict::kOk;
+    }
+    out->rows.push_back(std::move(r));
+  }
+  std::set<std::string> in_baseline;
+  for (const auto& b : baseline.cases) in_baseline.insert(b.Id());
+  std::set<std::string> listed;
+  for (const auto& c : current.cases) {
+    std::string id = c.Id();
+    if (in_baseline.count(id) || !listed.insert(id).second) continue;
+    CompareRow r;
+    r.kind = RowKind::kConformance;
+    r.id = id;
+    r.metric = "status";
+    r.current_status = std::string(CaseStatusName(c.status));
+    r.reason = c.reason;
+    r.verdict = Verdict::kNew;
+    r.note = "new (" + r.current_status + ")";
+    out->rows.push_back(std::move(r));
+  }
+}
+
+void Count(CompareResult* out) {
+  CompareSummary& s = out->summary;
+  for (const auto& r : out->rows) {
+    switch (r.verdict) {
+      case Verdict::kOk:
+        ++s.ok;
+        break;
+      case Verdict::kImproved:
+        ++s.improved;
+        break;
+      case Verdict::kRegression:
+        ++s.regression;
+        ++(r.kind == RowKind::kPerformance ? s.performance_regressions : s.conformance_regressions);
+        break;
+      case Verdict::kNoise:
+        ++s.noise;
+        break;
+      case Verdict::kNew:
+        ++s.added;
+        break;
+      case Verdict::kMissing:
+        ++s.missing;
+        break;
+      case Verdict::kSkipped:
+        ++s.skipped;
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view MetricName(Metric m) { return Info(m).name; }
+
+bool HigherIsBetter(Metric m) { return m == Metric::kStartsPerS; }
+
+const std::vector<Metric>& AllMetrics() {
+  static const std::vector<Metric> kAll = [] {
+    std::vector<Metric> v;
+    for (const auto& i : kMetrics) v.push_back(i.metric);
+    return v;
+  }();
+  return kAll;
+}
+
+std::vector<Metric> DefaultMetrics() {
+  return {Metric::kStartsPerS, Metric::kE2eP50, Metric::kE2eP99};
+}
+
+Result<std::vector<Metric>> ParseMetricList(std::string_view list) {
+  std::vector<Metric> out;
+  std::string known;
+  for (const auto& i : kMetrics) known += (known.empty() ? "" : ", ") + std::string(i.name);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view name = Trim(list.substr(start, comma - start));
+    start = comma + 1;
+    if (name.empty()) continue;
+    const MetricInfo* found = nullptr;
+    for (const auto& i : kMetrics) {
+      if (i.name == name) found = &i;
+    }
+    if (found == nullptr) {
+      return InvalidArgument("unknown metric '" + std::string(name) + "' (known: " + known + ")");
+    }
+    if (std::find(out.begin(), out.end(), found->metric) == out.end()) {
+      out.push_back(found->metric);
+    }
+  }
+  if (out.empty()) return InvalidArgument("no metric given (known: " + known + ")");
+  return out;
+}
+
+Result<double> ParseThreshold(std::string_view text) {
+  std::string s(Trim(text));
+  bool percent = !s.empty() && s.back() == '%';
+  if (percent) s.pop_back();
+  auto refuse = [&] {
+    return InvalidArgument("threshold '" + std::string(text) +
+                           "' is not a fraction or a percentage (write 10% or 0.1)");
+  };
+  if (s.empty()) return refuse();
+  size_t used = 0;
+  double v = 0;
+  // std::stod throws; this is the adapter boundary where that is turned into a Status.
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    return refuse();
+  }
+  if (used != s.size() || !std::isfinite(v) || v < 0) return refuse();
+  if (percent) return v / 100;
+  if (v > 1) {
+    return InvalidArgument("threshold '" + std::string(text) + "' is ambiguous: write " +
+                           Printf("%g", v) + "% for a percentage, or a fraction up to 1");
+  }
+  return v;
+}
+
+std::string_view RowKindName(RowKind k) {
+  return k == RowKind::kConformance ? "conformance" : "performance";
+}
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kImproved:
+      return "improved";
+    case Verdict::kRegression:
+      return "regression";
+    case Verdict::kNoise:
+      return "noise";
+    case Verdict::kNew:
+      return "new";
+    case Verdict::kMissing:
+      return "missing";
+    case Verdict::kSkipped:
+      return "skipped";
+  }
+  return "ok";
+}
+
+Result<CompareResult> CompareReports(const RunReport& baseline, const RunReport& current,
+                                     const CompareOptions& options) {
+  if (!std::isfinite(options.max_regression) || options.max_regression < 0) {
+    return InvalidArgument("max regression must be a fraction >= 0");
+  }
+  if (!std::isfinite(options.noise_k) || options.noise_k < 0) {
+    return InvalidArgument("noise k must be a number >= 0");
+  }
+  if (options.metrics.empty()) return InvalidArgument("no metric to compare");
+
+  PA_ASSIGN_OR_RETURN(Groups base,
+                      ReadThroughput(baseline, options.baseline_name, options.metrics));
+  PA_ASSIGN_OR_RETURN(Groups cur, ReadThroughput(current, options.current_name, options.metrics));
+
+  CompareResult out;
+  out.options = options;
+  out.baseline_complete = baseline.complete;
+  out.current_complete = current.complete;
+  out.baseline_started_at = baseline.started_at;
+  out.current_started_at = current.started_at;
+
+  for (const Group& b : base.list) {
+    auto it = cur.index.find({b.layer, b.arch, b.concurrency});
+    if (it == cur.index.end()) {
+      CompareRow r = PerformanceRow(b);
+      r.threshold = options.max_regression;
+      r.baseline_trials = static_cast<int>(b.trials.size());
+      r.verdict = options.strict ? Verdict::kRegression : Verdict::kMissing;
+      r.note = "no throughput in " + options.current_name + (options.strict ? " (--strict)" : "");
+      out.rows.push_back(std::move(r));
+      continue;
+    }
+    const Group& c = cur.list[it->second];
+    ++out.summary.groups_compared;
+    for (Metric m : options.metrics) out.rows.push_back(CompareMetric(b, c, m, options));
+    if (auto e = CompareErrors(b, c, options)) out.rows.push_back(std::move(*e));
+  }
+  for (const Group& c : cur.list) {
+    if (base.index.count({c.layer, c.arch, c.concurrency})) continue;
+    CompareRow r = PerformanceRow(c);
+    r.threshold = options.max_regression;
+    r.current_trials = static_cast<int>(c.trials.size());
+    r.verdict = Verdict::kNew;
+    r.note = "no throughput in " + options.baseline_name;
+    out.rows.push_back(std::move(r));
+  }
+
+  CompareCases(baseline, current, options, &out);
+  Count(&out);
+  return out;
+}
+
+Result<RunReport> LoadReportFile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return InvalidArgument("cannot read report: " + text.status().message());
+  json j;
+  // nlohmann reports where the JSON breaks only through its exception; it stays here.
+  try {
+    j = json::parse(*text);
+  } catch (const json::parse_error& e) {
+    return InvalidArgument(path + ": not JSON (parse error at byte " + std::to_string(e.byte) +
+                           ")");
+  }
+  RunReport report;
+  std::string error;
+  if (!ReportFromJson(j, &report, &error)) {
+    return InvalidArgument(path + ": not a polyarch report: " + error);
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------
+// Output. Formatting only: every number and verdict was decided above.
+
+namespace {
+
+std::string Cell(std::string_view text) { return ToPrintable(FirstLine(text), false); }
+
+std::string PadRight(const std::string& s, size_t w) {
+  size_t d = DisplayWidth(s);
+  return d >= w ? s : s + std::string(w - d, ' ');
+}
+
+std::string PadLeft(const std::string& s, size_t w) {
+  size_t d = DisplayWidth(s);
+  return d >= w ? s : std::string(w - d, ' ') + s;
+}
+
+std::string FormatValue(const CompareRow& r, const std::optional<double>& v) {
+  if (!v) return "-";
+  if (r.metric == "errors") return Printf("%.0f", *v);
+  if (r.metric == "starts_per_s") return FormatMs(*v) + "/s";
+  return FormatMs(*v) + " ms";
+}
+
+std::string VerdictText(const CompareRow& r) {
+  std::string v(VerdictName(r.verdict));
+  return r.note.empty() ? v : v + ": " + r.note;
+}
+
+void FormatPerformance(const CompareResult& result, std::ostringstream& o) {
+  const CompareOptions& opt = result.options;
+  o << "Performance (threshold " << Percent(opt.max_regression) << ", noise k "
+    << Printf("%g", opt.noise_k) << "; change: + is worse)\n";
+  std::vector<std::vector<std::string>> table;
+  table.push_back({"LAYER/ARCH/K", "METRIC", "BASELINE", "CURRENT", "CHANGE", "NOISE", "VERDICT"});
+  for (const auto& r : result.rows) {
+    if (r.kind != RowKind::kPerformance) continue;
+    table.push_back({Cell(r.id), r.metric.empty() ? "-" : r.metric, FormatValue(r, r.baseline),
+                     FormatValue(r, r.current), r.change ? Printf("%+.1f%%", *r.change * 100) : "-",
+                     r.noise ? Printf("%.1f%%", *r.noise * 100) : "-", Cell(VerdictText(r))});
+  }
+  if (table.size() == 1) {
+    o << "  no throughput data in either report\n";
+    return;
+  }
+  std::vector<size_t> width(table[0].size(), 0);
+  for (const auto& row : table) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], DisplayWidth(row[i]));
+  }
+  for (const auto& row : table) {
+    std::string line = "  ";
+    for (size_t i = 0; i < row.size(); ++i) {
+      bool numeric = i >= 2 && i <= 5;  // numbers align on the right, words on the left
+      bool last = i + 1 == row.size();
+      line += last ? row[i] : (numeric ? PadLeft(row[i], width[i]) : PadRight(row[i], width[i]));
+      if (!last) line += "  ";
+    }
+    o << line << "\n";
+  }
+}
+
+void FormatConformance(const CompareResult& result, std::ostringstream& o) {
+  const CompareSummary& s = result.summary;
+  int fixed = 0, skipped = 0, missing = 0, added = 0, changed = 0, regressions = 0;
+  for (const auto& r : result.rows) {
+    if (r.kind != RowKind::kConformance) continue;
+    switch (r.verdict) {
+      case Verdict::kRegression:
+        ++regressions;
+        break;
+      case Verdict::kImproved:
+        ++fixed;
+        break;
+      case Verdict::kSkipped:
+        ++skipped;
+        break;
+      case Verdict::kMissing:
+        ++missing;
+        break;
+      case Verdict::kNew:
+        ++added;
+        break;
+      default:
+        ++changed;
+        break;
+    }
+  }
+  o << "Conformance: " << s.cases_compared << " cases in both reports, " << s.cases_unchanged
+    << " unchanged; " << regressions << (regressions == 1 ? " regression, " : " regressions, ")
+    << fixed << " fixed, " << skipped << " now skipped, " << missing << " missing, " << added
+    << " new\n";
+
+  // Regressions are listed in full: they are what the reader has to act on. The other
+  // changes can number in the hundreds (a layer that was not available) and are capped.
+  constexpr int kCap = 10;
+  auto list = [&](Verdict v, std::string_view label, bool capped) {
+    int shown = 0, total = 0;
+    for (const auto& r : result.rows) {
+      if (r.kind != RowKind::kConformance || r.verdict != v) continue;
+      ++total;
+      if (capped && shown >= kCap) continue;
+      ++shown;
+      o << "  " << PadRight(std::string(label), 10) << "  " << Cell(r.id) << "  " << Cell(r.note);
+      if (!r.reason.empty()) o << ": " << Cell(r.reason);
+      o << "\n";
+    }
+    if (total > shown) {
+      o << "  " << PadRight("", 10) << "  ... and " << (total - shown) << " more " << label
+        << " (all of them are in --json-out)\n";
+    }
+  };
+  list(Verdict::kRegression, "REGRESSION", false);
+  list(Verdict::kSkipped, "SKIPPED", true);
+  list(Verdict::kImproved, "FIXED", true);
+  list(Verdict::kOk, "CHANGED", true);
+  list(Verdict::kMissing, "MISSING", true);
+  list(Verdict::kNew, "NEW", true);
+}
+
+}  // namespace
+
+std::string FormatCompareTable(const CompareResult& result) {
+  const CompareOptions& opt = result.options;
+  std::ostringstream o;
+  o << "baseline  " << Cell(opt.baseline_name);
+  if (!result.baseline_started_at.empty())
+    o << "  (started " << Cell(result.baseline_started_at) << ")";
+  o << "\ncurrent   " << Cell(opt.current_name);
+  if (!result.current_started_at.empty())
+    o << "  (started " << Cell(result.current_started_at) << ")";
+  o << "\n";
+  // An interrupted run lacks cases and groups: say so before the reader counts them as lost.
+  if (!result.baseline_complete) o << "WARNING: the baseline report is incomplete\n";
+  if (!result.current_complete) o << "WARNING: the current report is incomplete\n";
+  o << "\n";
+  FormatPerformance(result, o);
+  o << "\n";
+  FormatConformance(result, o);
+  o << "\n";
+
+  const CompareSummary& s = result.summary;
+  if (result.HasRegression()) {
+    o << "REGRESSION: " << s.performance_regressions << " performance, "
+      << s.conformance_regressions << " conformance (threshold " << Percent(opt.max_regression)
+      << ", noise k " << Printf("%g", opt.noise_k) << (opt.strict ? ", strict" : "") << ")\n";
+  } else {
+    o << "OK: no regression (" << s.groups_compared << " throughput groups, " << s.cases_compared
+      << " cases compared; " << s.improved << " improved, " << s.noise << " within noise, "
+      << s.skipped << " now skipped, " << s.missing << " missing, " << s.added << " new)\n";
+  }
+  return o.str();
+}
+
+json CompareJson(const CompareResult& result) {
+  const CompareOptions& opt = result.options;
+  auto number = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  json rows = json::array();
+  for (const auto& r : result.rows) {
+    // Rows built in code (the run command's own report) may carry text from the stack that
+    // is not UTF-8, which nlohmann refuses to serialize.
+    json j = {{"kind", RowKindName(r.kind)},
+              {"id", ToValidUtf8(r.id)},
+              {"metric", r.metric.empty() ? json(nullptr) : json(r.metric)},
+              {"verdict", VerdictName(r.verdict)},
+              {"note", ToValidUtf8(r.note)}};
+    if (r.kind == RowKind::kPerformance) {
+      j["layer"] = ToValidUtf8(r.layer);
+      j["arch"] = ToValidUtf8(r.arch);
+      j["concurrency"] = r.concurrency;
+      j["baseline"] = number(r.baseline);
+      j["current"] = number(r.current);
+      j["baseline_trials"] = r.baseline_trials;
+      j["current_trials"] = r.current_trials;
+      j["change"] = number(r.change);
+      j["noise"] = number(r.noise);
+      j["threshold"] = r.threshold;
+      if (!r.metric.empty() && r.metric != "errors") {
+        j["better"] = r.higher_is_better ? "higher" : "lower";
+      }
+    } else {
+      j["baseline"] = r.baseline_status.empty() ? json(nullptr) : json(r.baseline_status);
+      j["current"] = r.current_status.empty() ? json(nullptr) : json(r.current_status);
+      j["change"] = nullptr;
+      j["noise"] = nullptr;
+      j["threshold"] = nullptr;
+      j["reason"] = ToValidUtf8(r.reason);
+    }
+    rows.push_back(std::move(j));
+  }
+  json metrics = json::array();
+  for (Metric m : opt.metrics) metrics.push_back(MetricName(m));
+  const CompareSummary& s = result.summary;
+  return {{"schema_version", kCompareSchemaVersion},
+          {"kind", "polyarch.compare"},
+          {"baseline", ToValidUtf8(opt.baseline_name)},
+          {"current", ToValidUtf8(opt.current_name)},
+          {"baseline_started_at", ToValidUtf8(result.baseline_started_at)},
+          {"current_started_at", ToValidUtf8(result.current_started_at)},
+          {"baseline_complete", result.baseline_complete},
+          {"current_complete", result.current_complete},
+          {"max_regression", opt.max_regression},
+          {"noise_k", opt.noise_k},
+          {"metrics", metrics},
+          {"strict", opt.strict},
+          {"rows", rows},
+          {"summary",
+           {{"verdict", result.HasRegression() ? "regression" : "ok"},
+            {"regressions", s.regressions()},
+            {"performance_regressions", s.performance_regressions},
+            {"conformance_regressions", s.conformance_regressions},
+            {"groups_compared", s.groups_compared},
+            {"cases_compared", s.cases_compared},
+            {"cases_unchanged", s.cases_unchanged},
+            {"rows",
+             {{"ok", s.ok},
+              {"improved", s.improved},
+              {"regression", s.regression},
+              {"noise", s.noise},
+              {"new", s.added},
+              {"missing", s.missing},
+              {"skipped", s.skipped}}}}}};
+}
+
+}  // namespace polyarch
