@@ -38,6 +38,7 @@ Status RequireRoot(std::string_view what);
 
 void AddDoctorCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddBinfmtCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void AddCleanupCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddCompareCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,

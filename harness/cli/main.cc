@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddDoctorCommand(app, global, exit_code);
   AddBinfmtCommand(app, global, exit_code);
+  AddCleanupCommand(app, global, exit_code);
   AddImagesCommand(app, global, exit_code);
   AddCompareCommand(app, global, exit_code);
   std::string command_line;

@@ -90,6 +90,8 @@ Status Journal::Add(const JournalRecord& record) {
   nlohmann::json line = {{"v", kFormatVersion}, {"op", "add"},         {"kind", record.kind},
                          {"key", record.key},   {"data", record.data}, {"time", NowUtc()},
                          {"pid", ::getpid()}};
+  const std::string& run = record.run.empty() ? run_ : record.run;
+  if (!run.empty()) line["run"] = run;
   return Append(line);
 }
 
@@ -122,7 +124,8 @@ Result<std::vector<JournalRecord>> Journal::LiveLocked() const {
     if (kind.empty() || key.empty()) continue;
     std::erase_if(live, [&](const JournalRecord& r) { return r.kind == kind && r.key == key; });
     if (op == "add") {
-      JournalRecord r{kind, key, j.contains("data") ? j["data"] : nlohmann::json::object()};
+      JournalRecord r{kind, key, j.contains("data") ? j["data"] : nlohmann::json::object(),
+                      j.value("run", std::string())};
       live.push_back(std::move(r));
     }
   }
@@ -150,6 +153,7 @@ Status Journal::Compact() {
     nlohmann::json line = {{"v", kFormatVersion}, {"op", "add"},    {"kind", r.kind},
                            {"key", r.key},        {"data", r.data}, {"time", NowUtc()},
                            {"pid", ::getpid()}};
+    if (!r.run.empty()) line["run"] = r.run;
     text += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   return WriteFileAtomic(path_, text, 0600);

@@ -22,6 +22,7 @@ struct JournalRecord {
   std::string kind;  // "binfmt", "container", "mount", ...
   std::string key;   // unique within kind
   nlohmann::json data = nlohmann::json::object();
+  std::string run;  // the run that created it ("" outside a run); set by the Journal
 };
 
 class Journal {
@@ -30,6 +31,10 @@ class Journal {
   static Result<Journal> Open(const std::string& path);
 
   const std::string& path() const { return path_; }
+
+  // Every record added from now on names this run, so `polyarch cleanup` can find everything
+  // a killed run left behind.
+  void SetRun(std::string run_id) { run_ = std::move(run_id); }
 
   Status Add(const JournalRecord& record);
   Status Remove(std::string_view kind, std::string_view key);
@@ -47,6 +52,7 @@ class Journal {
   Result<std::vector<JournalRecord>> LiveLocked() const;
 
   std::string path_;
+  std::string run_;
 };
 
 }  // namespace polyarch

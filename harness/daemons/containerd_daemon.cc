@@ -725,4 +725,35 @@ Status ContainerdDaemon::Stop(milliseconds grace) {
   return s.WithContext("stop containerd (" + dir_ + ")");
 }
 
+Status RecoverDaemon(const nlohmann::json& record) {
+  if (!record.is_object()) return InvalidArgument("daemon record is not an object");
+  const std::string dir = record.value("dir", "");
+  if (dir.empty() || dir[0] != '/') return InvalidArgument("daemon record names no directory");
+  const pid_t pid = record.value("pid", 0);
+  Status first;
+  auto keep = [&](Status s) {
+    if (first.ok() && !s.ok()) first = std::move(s);
+  };
+  if (pid > 0 && !ProcessGone(pid)) {
+    // Only the recorded daemon: a recycled pid would not name this directory.
+    bool ours = false;
+    for (const auto& arg : ProcessArgv(std::to_string(pid))) {
+      if (arg.find(dir) != std::string::npos) ours = true;
+    }
+    if (ours) {
+      ::kill(pid, SIGTERM);
+      if (!WaitGone(pid, milliseconds(10000))) {
+        ::kill(pid, SIGKILL);
+        if (!WaitGone(pid, milliseconds(5000))) {
+          keep(Internal("daemon " + std::to_string(pid) + " survived SIGKILL"));
+        }
+      }
+    }
+  }
+  if (record.value("daemon", "") == "containerd") keep(KillOrphanShims(dir + "/containerd.sock"));
+  keep(UnmountAllUnder(dir));
+  keep(RemoveSockets(dir, 16));
+  return first;
+}
+
 }  // namespace polyarch

@@ -19,6 +19,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
@@ -175,6 +177,12 @@ std::string ContainerdConfig(const std::string& dir, const std::string& log_leve
 // The server version from `ctr version` output ("Server:\n  Version:  1.6.20~ds1 ...");
 // NotFound when the output has no server part.
 Result<std::string> ParseCtrServerVersion(std::string_view ctr_output);
+
+// Recovery after polyarch was killed: from one of its journal "daemon" records, stops the
+// recorded process if it is still that daemon (its command line names the record's dir),
+// removes the containers of shims still serving a containerd socket under the dir and the
+// shims, then unmounts whatever is left under the dir and removes its sockets.
+Status RecoverDaemon(const nlohmann::json& record);
 
 }  // namespace polyarch
 

@@ -18,6 +18,7 @@
 #include "binfmt/procfs.h"
 #include "binfmt/proof.h"
 #include "binfmt/registry.h"
+#include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/journal.h"
 #include "harness/core/log.h"
@@ -32,6 +33,7 @@
 #include "harness/report/html_reporter.h"
 #include "harness/report/json_reporter.h"
 #include "harness/report/junit_reporter.h"
+#include "harness/run/recovery.h"
 #include "images/builder.h"
 #include "suites/crossarch/crossarch_suite.h"
 #include "suites/lifecycle/lifecycle_suite.h"
@@ -190,7 +192,21 @@ Status Run::Preflight() {
   PA_RETURN_IF_ERROR(MakeDirs(report_dir_));
   PA_ASSIGN_OR_RETURN(Journal j, Journal::Open(s_.state_dir + "/journal.jsonl"));
   journal_ = std::make_unique<Journal>(std::move(j));
-  PA_RETURN_IF_ERROR(journal_->Add({"run", run_id_, {{"pid", ::getpid()}, {"run_dir", run_dir_}}}));
+  // What a killed earlier run left goes first, so this run starts from a clean host.
+  if (auto runs = ListRuns(*journal_); runs.ok()) {
+    for (const auto& stale : *runs) {
+      if (stale.alive) continue;
+      RecoveryReport rep = RecoverRun(*journal_, stale);
+      PA_LOG(kInfo) << "cleaned up after run " << stale.id << " (" << rep.actions.size()
+                    << " things removed)";
+      for (const auto& p : rep.problems) PA_LOG(kWarning) << "cleanup of " << stale.id << ": " << p;
+    }
+  }
+  PA_RETURN_IF_ERROR(
+      journal_->Add({kJournalKindRun,
+                     run_id_,
+                     {{"pid", ::getpid()}, {"run_dir", run_dir_}, {"prefix", prefix_}}}));
+  journal_->SetRun(run_id_);
   mounts_before_ = MountCount();
 
   DoctorOptions d;
@@ -371,6 +387,8 @@ void Run::StartLayers() {
         DockerdOptions o;
         o.run_dir = run_dir_ + "/daemons";
         o.journal = journal_.get();
+        // Containers' cgroups under the run's name, not dockerd's shared default "/docker".
+        o.extra_args = {"--cgroup-parent", "polyarch-" + run_id_ + "-docker"};
         auto d = DockerdDaemon::Start(o, containerd_->address());
         if (d.ok()) {
           dockerd_ = std::move(*d);
@@ -673,6 +691,10 @@ void Run::Cleanup() {
     removed.push_back({{"entry", e.name}, {"ok", s.ok()}});
     ok &= s.ok();
   }
+  // Cgroups of the run: named after its containers (prefix), its containerd namespace and
+  // dockerd's cgroup parent (both "polyarch-<run id>").
+  std::vector<std::string> cgroups_left = RemoveCgroups({prefix_, "polyarch-" + run_id_});
+  ok &= cgroups_left.empty();
   auto mounts_left = MountsUnder(run_dir_);
   int mounts_after = MountCount();
   bool mounts_ok = mounts_left.ok() && mounts_left->empty() && mounts_after == mounts_before_;
@@ -684,7 +706,7 @@ void Run::Cleanup() {
       cleanup_["run_dir_error"] = s.message();
     }
   }
-  (void)journal_->Remove("run", run_id_);
+  if (ok) (void)journal_->Remove(kJournalKindRun, run_id_);  // else `polyarch cleanup` retries
   cleanup_["layers"] = layers;
   cleanup_["daemons"] = daemons;
   cleanup_["binfmt_removed"] = removed;
@@ -693,6 +715,7 @@ void Run::Cleanup() {
   cleanup_["mounts_left_under_run_dir"] =
       mounts_left.ok() ? static_cast<int>(mounts_left->size()) : -1;
   cleanup_["run_dir_kept"] = plan_.keep;
+  cleanup_["cgroups_left"] = cgroups_left;
   cleanup_["ok"] = ok;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
 #include "harness/core/reaper.h"
@@ -1047,6 +1048,12 @@ Status ContainerdLayer::Cleanup() {
     } else {
       JournalRemove(kKindNamespace, c.ns());
     }
+  }
+
+  // Cgroups named after the namespace (what `ctr run` and other clients of the namespace
+  // make: /<namespace>/<id>); the containers' own went with their tasks.
+  for (const auto& left : RemoveCgroups({c.ns()})) {
+    note(Internal("cgroup " + left + " of namespace " + c.ns() + " could not be removed"));
   }
 
   // What the run kept on disk: FIFOs and runc's state root. No mount may be under it.
