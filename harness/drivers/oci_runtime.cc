@@ -110,7 +110,7 @@ class OciRuntimeDriver : public Driver {
     if (pid > 0) {
       Reaper::Instance().Claim(pid);
       std::lock_guard<std::mutex> lock(layer_->mu_);
-      layer_->pids_[spec.id] = pid;
+      layer_->inits_[spec.id] = {pid, false, -1};
     }
     return r;
   }
@@ -191,33 +191,54 @@ class OciRuntimeDriver : public Driver {
     WaitResult r;
     r.operation = std::string(layer()) + " wait (subreaper)";
     auto start = Clock::now();
-    int pid = 0;
+    OciRuntimeLayer::Init init;
     {
       std::lock_guard<std::mutex> lock(layer_->mu_);
-      auto it = layer_->pids_.find(id);
-      if (it != layer_->pids_.end()) pid = it->second;
+      auto it = layer_->inits_.find(id);
+      if (it == layer_->inits_.end()) {
+        r.status = FailedPrecondition("no init process known for " + id);
+        return r;
+      }
+      init = it->second;
     }
-    if (pid <= 0) {
-      r.status = FailedPrecondition("no init pid known for " + id);
+    if (init.reaped) {  // a second Wait answers what the first learned
+      r.exited = true;
+      r.exit_code = init.exit_code;
       return r;
     }
-    auto status = Reaper::Instance().WaitFor(pid, timeout);
+    auto status = Reaper::Instance().WaitFor(init.pid, timeout);
     r.duration_ns = Since(start);
     if (!status) {
       // Either still running at the deadline, or its status went elsewhere.
-      if (::kill(pid, 0) == 0) return r;  // exited = false: the deadline passed
+      if (::kill(init.pid, 0) == 0) return r;  // exited = false: the deadline passed
       r.status =
-          Internal("the exit status of " + id + " (pid " + std::to_string(pid) + ") was lost");
+          Internal("the exit status of " + id + " (pid " + std::to_string(init.pid) + ") was lost");
       return r;
     }
     r.exited = true;
     r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
     std::lock_guard<std::mutex> lock(layer_->mu_);
-    layer_->pids_[id] = -r.exit_code - 1;  // remembered: a second Wait answers the same
+    layer_->inits_[id] = {init.pid, true, r.exit_code};
     return r;
   }
 
   StepResult Delete(const std::string& id, bool force) override {
+    // polyarch holds the init's zombie (it is the subreaper), and a zombie still counts in the
+    // pids cgroup, which would keep the runtime from removing it: reap it first.
+    OciRuntimeLayer::Init init;
+    {
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      auto it = layer_->inits_.find(id);
+      if (it != layer_->inits_.end()) init = it->second;
+    }
+    if (init.pid > 0 && !init.reaped) {
+      if (force) (void)RunProcess(Argv({"kill", id, "9"}), layer_->options_.step_timeout);
+      auto wait = force ? std::chrono::milliseconds(10000) : std::chrono::milliseconds(0);
+      if (Reaper::Instance().WaitFor(init.pid, wait)) {
+        std::lock_guard<std::mutex> lock(layer_->mu_);
+        layer_->inits_[id].reaped = true;
+      }
+    }
     StepResult r =
         force ? Simple("delete", {"delete", "--force", id}) : Simple("delete", {"delete", id});
     if (r.ok()) Forget(id);
@@ -275,19 +296,20 @@ class OciRuntimeDriver : public Driver {
   }
 
   void Forget(const std::string& id) {
-    int pid = 0;
+    OciRuntimeLayer::Init init;
     {
       std::lock_guard<std::mutex> lock(layer_->mu_);
-      auto it = layer_->pids_.find(id);
-      if (it != layer_->pids_.end()) {
-        pid = it->second;
-        layer_->pids_.erase(it);
+      auto it = layer_->inits_.find(id);
+      if (it != layer_->inits_.end()) {
+        init = it->second;
+        layer_->inits_.erase(it);
       }
     }
-    if (pid > 0) Reaper::Instance().Release(pid);
+    if (init.pid > 0 && !init.reaped) Reaper::Instance().Release(init.pid);
     (void)RemoveTree(layer_->containers_dir_ + "/" + id);
-    if (Journal* j = layer_->options_.journal)
+    if (Journal* j = layer_->options_.journal) {
       (void)j->Remove("container", layer_->options_.name + "/" + id);
+    }
   }
 
   OciRuntimeLayer* layer_;

@@ -57,10 +57,15 @@ class OciRuntimeLayer : public Layer {
   std::string version_;
   std::string state_root_;
   std::string containers_dir_;
-  // id -> init pid, shared by this layer's drivers (a container may be created by one
-  // worker and reaped by Cleanup).
+  // What polyarch knows of each container's init process, shared by this layer's drivers
+  // (a container may be created by one worker and reaped by Cleanup).
+  struct Init {
+    int pid = 0;
+    bool reaped = false;
+    int exit_code = -1;  // once reaped: as a shell reports it (128 + signal for a signal)
+  };
   std::mutex mu_;
-  std::map<std::string, int> pids_;
+  std::map<std::string, Init> inits_;
 };
 
 }  // namespace polyarch
