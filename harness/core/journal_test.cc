@@ -37,6 +37,18 @@ TEST_F(JournalTest, AddThenRemoveLeavesNothingLive) {
   EXPECT_EQ(j->Live("mount")->size(), 1u);
 }
 
+TEST_F(JournalTest, RecordsNameTheirRunAndKeepItThroughCompaction) {
+  auto j = Journal::Open(path_);
+  ASSERT_TRUE(j->Add({"binfmt", "persistent", {}}).ok());
+  j->SetRun("r1");
+  ASSERT_TRUE(j->Add({"container", "c1", {}}).ok());
+  ASSERT_TRUE(j->Compact().ok());
+  auto live = j->Live();
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].run, "");
+  EXPECT_EQ((*live)[1].run, "r1");
+}
+
 TEST_F(JournalTest, MissingFileMeansEmpty) {
   auto j = Journal::Open(path_);
   ASSERT_TRUE(j.ok());
