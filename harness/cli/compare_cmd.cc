@@ -15,7 +15,7 @@ void AddCompareCommand(CLI::App& app, const GlobalOptions& /*global*/, int& exit
     std::string current;
     std::string max_regression = "10%";
     std::string metrics = "starts_per_s,e2e_p50,e2e_p99";
-    double noise_k = 2;
+    double noise_k = CompareOptions().noise_k;
     std::string json_out;
     bool strict = false;
   };

@@ -6,6 +6,7 @@
 
 #include "binfmt/arch.h"
 #include "harness/cli/cli.h"
+#include "harness/compare/compare.h"
 #include "harness/run/plan.h"
 #include "harness/run/runner.h"
 
@@ -15,7 +16,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
                    const std::string& command_line) {
   struct Opts {
     std::string suite_file, suites, layers, arches, filter, report_dir, runtime_binary;
-    std::string containerd_address, docker_host, baseline;
+    std::string containerd_address, docker_host, baseline, max_regression;
     int repeat = 1, jobs = 1, step_timeout_s = 60;
     int containers = 40, warmup = 2, trials = 1;
     double duration = 0;
@@ -59,6 +60,11 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--step-timeout", o->step_timeout_s, "Deadline of every step, in seconds")
       ->check(CLI::Range(1, 3600));
   cmd->add_flag("--no-color", o->no_color, "No ANSI colors on the console");
+  cmd->add_option("--baseline", o->baseline,
+                  "At the end, compare with this earlier report as `polyarch compare` does "
+                  "(writes compare.json; a regression makes the exit code 1)");
+  cmd->add_option("--max-regression", o->max_regression,
+                  "Threshold for --baseline: '10%' or '0.1' (default 10%)");
   auto* tp = cmd->add_option_group("throughput", "For --suite throughput");
   tp->add_option("--containers", o->containers, "Containers per measurement (N)")
       ->check(CLI::Range(1, 100000));
@@ -136,6 +142,23 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
         ks.push_back(static_cast<int>(k));
       }
       plan.throughput.concurrency = ks;
+    }
+    if (given("--baseline")) plan.baseline = o->baseline;
+    if (given("--max-regression")) {
+      auto t = ParseThreshold(o->max_regression);
+      if (!t.ok()) {
+        exit_code = Fail(t.status());
+        return;
+      }
+      plan.max_regression = *t;
+    }
+    if (!plan.baseline.empty()) {
+      // A baseline that cannot be read is refused before the run, not after it.
+      auto b = LoadReportFile(plan.baseline);
+      if (!b.ok()) {
+        exit_code = Fail(b.status());
+        return;
+      }
     }
     plan.keep |= o->keep;
     plan.strict |= o->strict;

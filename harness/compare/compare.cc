@@ -243,10 +243,14 @@ CompareRow CompareMetric(const Group& base, const Group& cur, Metric m, const Co
     return r;
   }
 
-  // A side with one trial has no measurable spread; the other side's spread is still the
-  // best estimate of this machine's run-to-run noise, so it is used alone.
+  // The change is a difference of two noisy measurements, so its relative noise is the
+  // root sum of squares of both sides' trial-to-trial CVs. A side with one trial has no
+  // measurable spread: the other side's CV stands in for it (the same machine's noise).
   std::optional<double> bn = TrialCv(bv), cn = TrialCv(cv);
-  if (bn || cn) r.noise = std::max(bn.value_or(0), cn.value_or(0));
+  if (bn || cn) {
+    double x = bn.value_or(*cn), y = cn.value_or(*bn);
+    r.noise = std::sqrt(x * x + y * y);
+  }
 
   double b = *r.baseline, c = *r.current;
   if (b == 0) {

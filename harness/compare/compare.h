@@ -49,7 +49,9 @@ Result<double> ParseThreshold(std::string_view text);
 
 struct CompareOptions {
   double max_regression = 0.10;  // relative worsening allowed before a change counts
-  double noise_k = 2;            // a change must also exceed noise_k × the pooled CV
+  // A change must also exceed noise_k × the combined CV. 3, not 2: one gate makes many
+  // comparisons, and three trials estimate the spread only roughly.
+  double noise_k = 3;
   std::vector<Metric> metrics = DefaultMetrics();
   // Cases that passed and are now skipped or gone, and throughput groups that are gone,
   // count as regressions (CI runs with --strict so a silently lost layer cannot pass).
@@ -87,7 +89,8 @@ struct CompareRow {
   std::optional<double> baseline, current;  // median over trials; absent on that side
   int baseline_trials = 0, current_trials = 0;
   std::optional<double> change;  // relative; positive means worse; absent when undefined
-  std::optional<double> noise;   // pooled CV across trials; absent when unknown (1 trial)
+  std::optional<double> noise;   // both sides' trial CVs combined (root sum of squares);
+                                 // absent when unknown (1 trial each)
   double threshold = 0;
   bool higher_is_better = false;
 

@@ -1,6 +1,8 @@
 #include "harness/compare/compare.h"
 
 #include <gmock/gmock.h>
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "harness/core/fs.h"
@@ -182,7 +184,7 @@ TEST(ComparePerformanceTest, BaselineTwiceAsFastFlagsEveryMetric) {
     ASSERT_TRUE(row->change.has_value());
     // Half the rate is 50% worse; twice the latency is 100% worse.
     EXPECT_NEAR(*row->change, m == Metric::kStartsPerS ? 0.5 : 1.0, 1e-9) << MetricName(m);
-    EXPECT_NEAR(*row->noise, 0.02, 1e-9);
+    EXPECT_NEAR(*row->noise, 0.02 * std::sqrt(2.0), 1e-9);  // both sides' CV, combined
   }
 }
 
@@ -209,13 +211,13 @@ TEST(ComparePerformanceTest, FifteenPercentIsARegressionOnlyWhenNoiseIsSmall) {
       const CompareRow* row = FindRow(r, "containerd/amd64/k2", metric);
       ASSERT_NE(row, nullptr);
       EXPECT_NEAR(*row->change, 0.15, 1e-9) << metric;
-      EXPECT_NEAR(*row->noise, cv, 1e-9) << metric;
+      EXPECT_NEAR(*row->noise, cv * std::sqrt(2.0), 1e-9) << metric;
       if (cv < 0.05) {
         EXPECT_EQ(row->verdict, Verdict::kRegression) << metric;
       } else {
         // 15% > 10% threshold, but 2 × 10% noise = 20% explains it.
         EXPECT_EQ(row->verdict, Verdict::kNoise) << metric;
-        EXPECT_THAT(row->note, HasSubstr("within 2 x 10.0% noise"));
+        EXPECT_THAT(row->note, HasSubstr("within 3 x 14.1% noise"));
       }
     }
     EXPECT_EQ(r.HasRegression(), cv < 0.05);
@@ -254,7 +256,7 @@ TEST(ComparePerformanceTest, OneSidedTrialsUseTheOtherSidesNoise) {
   CompareResult r = MustCompare(Report(base), Report(cur));
   const CompareRow* row = FindRow(r, "runc/amd64/k1", "e2e_p50");
   ASSERT_NE(row, nullptr);
-  EXPECT_NEAR(*row->noise, 0.10, 1e-9);
+  EXPECT_NEAR(*row->noise, 0.10 * std::sqrt(2.0), 1e-9);  // the baseline's CV for both sides
   EXPECT_EQ(row->verdict, Verdict::kNoise);
   EXPECT_THAT(row->note, HasSubstr("noise from baseline only"));
 }

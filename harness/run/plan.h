@@ -49,6 +49,7 @@ struct Plan {
   std::string containerd_address;  // use this containerd instead of a private one
   std::string docker_host;         // use this dockerd (unix:///path) instead of a private one
   std::string baseline;            // compare against this earlier report at the end
+  double max_regression = 0.10;    // for the baseline comparison
   ThroughputPlan throughput;
 
   nlohmann::json ToJson() const;

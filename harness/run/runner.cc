@@ -18,6 +18,7 @@
 #include "binfmt/procfs.h"
 #include "binfmt/proof.h"
 #include "binfmt/registry.h"
+#include "harness/compare/compare.h"
 #include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/journal.h"
@@ -780,6 +781,29 @@ int Run::Report() {
     }
   }
   std::fputs(FormatConsoleSummary(r, s_.color).c_str(), stdout);
+  if (!plan_.baseline.empty()) {
+    // The same gate as `polyarch compare`, on the report just written.
+    auto baseline = LoadReportFile(plan_.baseline);
+    if (!baseline.ok()) {
+      PA_LOG(kError) << "baseline: " << baseline.status().message();
+      if (code == 0) code = 2;
+    } else {
+      CompareOptions o;
+      o.max_regression = plan_.max_regression;
+      o.baseline_name = plan_.baseline;
+      o.current_name = report_dir_ + "/report.json";
+      auto cmp = CompareReports(*baseline, r, o);
+      if (!cmp.ok()) {
+        PA_LOG(kError) << "baseline: " << cmp.status().message();
+        if (code == 0) code = 2;
+      } else {
+        std::printf("\n%s", FormatCompareTable(*cmp).c_str());
+        Status w = WriteFileAtomic(report_dir_ + "/compare.json", CompareJson(*cmp).dump(2));
+        if (!w.ok()) PA_LOG(kError) << "cannot write compare.json: " << w.message();
+        if (cmp->HasRegression() && code == 0) code = 1;
+      }
+    }
+  }
   if (plan_.strict && sum.skip > 0 && code == 1 && sum.fail + sum.error + sum.aborted == 0) {
     std::printf("strict: %d skipped case(s) count as failures\n", sum.skip);
   }

@@ -63,3 +63,55 @@ TEST(ThroughputIntegrationTest, ShortRunCarriesEveryFigureAndCleansUp) {
 
 }  // namespace
 }  // namespace polyarch
+
+namespace polyarch {
+namespace {
+
+// Two honest runs of the same build pass the gate; a baseline edited to be twice as fast
+// makes it fail.
+TEST(ThroughputIntegrationTest, CompareFlagsARealRegressionAndPassesHonestRuns) {
+  auto d = TempDir::Create("polyarch-tp-compare-");
+  ASSERT_TRUE(d.ok());
+  auto run = [&](const std::string& name) {
+    auto r = RunPolyarch({"run", "--suite", "throughput", "--layer", "runc,crun", "--arch", "amd64",
+                          "--containers", "20", "--concurrency", "1,2", "--trials", "3",
+                          "--no-color", "--report-dir", d->path() + "/" + name},
+                         std::chrono::seconds(900));
+    EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+    return d->path() + "/" + name + "/report.json";
+  };
+  const std::string a = run("a");
+  const std::string b = run("b");
+  auto honest = RunPolyarch({"compare", a, b, "--json-out", d->path() + "/honest.json"});
+  EXPECT_EQ(honest.exit_code, 0) << honest.out.Text() << honest.err.Text();
+
+  // The baseline, edited: twice the rate, half the latency.
+  json base = json::parse(*ReadFile(a));
+  for (auto& row : base["sections"]["throughput"]) {
+    row["starts_per_s"] = row["starts_per_s"].get<double>() * 2;
+    for (auto& [op, dist] : row["latency"].items()) {
+      for (const char* q : {"min", "p50", "p90", "p99", "max", "mean"}) {
+        dist[q] = dist[q].get<double>() / 2;
+      }
+    }
+  }
+  ASSERT_TRUE(WriteFileAtomic(d->path() + "/faster.json", base.dump()).ok());
+  auto slower = RunPolyarch(
+      {"compare", d->path() + "/faster.json", b, "--json-out", d->path() + "/regression.json"});
+  EXPECT_EQ(slower.exit_code, 1) << slower.out.Text();
+  EXPECT_NE(slower.out.Text().find("regression"), std::string::npos) << slower.out.Text();
+  json verdict = json::parse(*ReadFile(d->path() + "/regression.json"));
+  EXPECT_GT(verdict["summary"]["performance_regressions"].get<int>(), 0) << verdict["summary"];
+
+  // The same gate at the end of a run.
+  auto gated =
+      RunPolyarch({"run", "--suite", "throughput", "--layer", "crun", "--arch", "amd64",
+                   "--containers", "20", "--concurrency", "1,2", "--no-color", "--report-dir",
+                   d->path() + "/c", "--baseline", d->path() + "/faster.json"},
+                  std::chrono::seconds(900));
+  EXPECT_EQ(gated.exit_code, 1) << gated.out.Text();
+  EXPECT_TRUE(PathExists(d->path() + "/c/compare.json"));
+}
+
+}  // namespace
+}  // namespace polyarch
