@@ -40,6 +40,39 @@ bool SaysNotFound(const std::string& text) {
 
 }  // namespace
 
+Result<OciState> ParseOciState(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("state is not a JSON object");
+  auto status = j.find("status");
+  if (status == j.end() || !status->is_string()) {
+    return InvalidArgument("state has no string 'status'");
+  }
+  OciState s;
+  s.state = ParseStatus(status->get<std::string>());
+  if (s.state == ContainerState::kUnknown) {
+    return InvalidArgument("unknown status '" + status->get<std::string>() + "'");
+  }
+  auto pid = j.find("pid");
+  if (pid != j.end()) {
+    if (!pid->is_number_integer() || pid->get<int64_t>() < 0 || pid->get<int64_t>() > (1 << 30)) {
+      return InvalidArgument("state 'pid' is not a process id");
+    }
+    s.pid = static_cast<int>(pid->get<int64_t>());
+  }
+  return s;
+}
+
+Result<std::vector<std::string>> ParseOciList(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::vector<std::string> ids;
+  if (j.is_null()) return ids;  // runc prints "null" for an empty root
+  if (j.is_discarded() || !j.is_array()) return InvalidArgument("list is not a JSON array");
+  for (const auto& c : j) {
+    if (c.is_object() && c.contains("id") && c["id"].is_string()) ids.push_back(c["id"]);
+  }
+  return ids;
+}
+
 class OciRuntimeDriver : public Driver {
  public:
   explicit OciRuntimeDriver(OciRuntimeLayer* layer) : layer_(layer) {}
@@ -141,17 +174,13 @@ class OciRuntimeDriver : public Driver {
       r.status = FailedPrecondition(r.operation + " " + id + " failed: " + RuntimeFailure(*res));
       return r;
     }
-    json j = json::parse(res->out.Text(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      r.status = FailedPrecondition(r.operation + " printed something that is not JSON");
+    auto st = ParseOciState(res->out.Text());
+    if (!st.ok()) {
+      r.status = FailedPrecondition(r.operation + ": " + st.status().message());
       return r;
     }
-    r.state = ParseStatus(j.value("status", ""));
-    r.pid = j.value("pid", 0);
-    if (r.state == ContainerState::kUnknown) {
-      r.status =
-          FailedPrecondition(r.operation + ": unknown status '" + j.value("status", "") + "'");
-    }
+    r.state = st->state;
+    r.pid = st->pid;
     return r;
   }
 
@@ -256,15 +285,12 @@ class OciRuntimeDriver : public Driver {
                           : res.status();
       return r;
     }
-    json j = json::parse(res->out.Text(), nullptr, false);
-    if (j.is_null()) return r;  // runc prints "null" for an empty root
-    if (!j.is_array()) {
-      r.status = FailedPrecondition(r.operation + " printed something that is not a JSON list");
+    auto ids = ParseOciList(res->out.Text());
+    if (!ids.ok()) {
+      r.status = FailedPrecondition(r.operation + ": " + ids.status().message());
       return r;
     }
-    for (const auto& c : j) {
-      if (c.is_object() && c.contains("id") && c["id"].is_string()) r.ids.push_back(c["id"]);
-    }
+    r.ids = std::move(*ids);
     return r;
   }
 

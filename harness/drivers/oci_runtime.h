@@ -32,6 +32,16 @@ struct OciRuntimeOptions {
   Journal* journal = nullptr;
 };
 
+// What `<runtime> state <id>` prints (OCI runtime-spec state JSON): status and pid.
+struct OciState {
+  ContainerState state = ContainerState::kUnknown;
+  int pid = 0;
+};
+// InvalidArgument for anything that is not a state object with a known status.
+Result<OciState> ParseOciState(std::string_view text);
+// What `<runtime> list --format json` prints: the container ids ("null" is an empty list).
+Result<std::vector<std::string>> ParseOciList(std::string_view text);
+
 class OciRuntimeLayer : public Layer {
  public:
   // Checks the binary and the runtime's acceptance of the host, creates the state root, and
