@@ -1,5 +1,8 @@
 // `polyarch run` end to end, as CI runs it: real layers, real arches, real reports.
+#include <signal.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -122,6 +125,51 @@ TEST_F(RunIntegrationTest, BadPlansAreRefusedBeforeAnythingHappens) {
   EXPECT_EQ(RunPolyarch({"run", "--arch", "sparc9"}).exit_code, 2);
   EXPECT_EQ(RunPolyarch({"run", "--layer", "lxc"}).exit_code, 2);
   EXPECT_EQ(RunPolyarch({"run", "--docker-host", "tcp://127.0.0.1:2375"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace polyarch
+
+namespace polyarch {
+namespace {
+
+// SIGINT mid-run: the run stops taking cases, cleans up, leaves a report marked incomplete
+// and exits 4.
+TEST(RunInterruptTest, SigintCleansUpAndLeavesAnIncompleteReport) {
+  auto d = TempDir::Create("polyarch-run-int-");
+  ASSERT_TRUE(d.ok());
+  const std::string reports = d->path() + "/reports";
+  SpawnOptions o;
+  o.argv = {POLYARCH_BINARY, "run", "--layer", "runc,containerd", "--arch", "amd64", "--suite",
+            "lifecycle", "--no-color", "--report-dir", reports};
+  auto p = Subprocess::Start(o);
+  ASSERT_TRUE(p.ok());
+  // Wait until some cases have finished, as the report shows.
+  nlohmann::json report;
+  for (int i = 0; i < 600; ++i) {
+    auto text = ReadFile(reports + "/report.json");
+    if (text.ok()) {
+      report = nlohmann::json::parse(*text, nullptr, false);
+      if (report.is_object() && report["cases"].size() >= 5) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(report.is_object() && report["cases"].size() >= 5) << "the run never got going";
+  ASSERT_TRUE((*p)->Signal(SIGINT).ok());
+  const ProcessResult& r = (*p)->Wait(std::chrono::seconds(120));
+  EXPECT_FALSE(r.timed_out) << "the interrupted run did not finish";
+  EXPECT_EQ(r.exit_code, 4) << r.out.Text() << r.err.Text();
+  auto text = ReadFile(reports + "/report.json");
+  ASSERT_TRUE(text.ok());
+  report = nlohmann::json::parse(*text, nullptr, false);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_FALSE(report["complete"].get<bool>());
+  EXPECT_NE(report["incomplete_reason"].get<std::string>().find("INT"), std::string::npos);
+  EXPECT_EQ(report["exit_code"], 4);
+  EXPECT_TRUE(report["sections"]["cleanup"]["ok"].get<bool>()) << report["sections"]["cleanup"];
+  std::string run_id = report["context"]["polyarch"]["run_id"];
+  EXPECT_FALSE(PathExists("/var/lib/polyarch/runs/" + run_id));
+  EXPECT_NE(r.out.Text().find("INCOMPLETE"), std::string::npos) << r.out.Text();
 }
 
 }  // namespace
