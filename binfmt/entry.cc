@@ -142,6 +142,11 @@ Status ValidateEntry(const Entry& e) {
     if (e.magic.find('/') != std::string::npos) {
       return InvalidArgument(who + ": the extension may not contain '/' (kernel rule)");
     }
+    // Written raw into the registration line (an 'M' magic is \x-escaped instead), and
+    // shown on one line of the kernel's status file.
+    if (e.magic.find_first_of(":\n") != std::string::npos) {
+      return InvalidArgument(who + ": the extension may not contain the delimiter ':' or a newline");
+    }
   } else {
     if (!e.mask.empty() && e.mask.size() != e.magic.size()) {
       return InvalidArgument(who + ": mask length " + std::to_string(e.mask.size()) +
@@ -160,6 +165,11 @@ Status ValidateEntry(const Entry& e) {
   }
   if (e.interpreter.find(':') != std::string::npos) {
     return InvalidArgument(who + ": the interpreter path may not contain the delimiter ':'");
+  }
+  // The kernel's status file prints the interpreter on one line: with a newline in it the
+  // entry could never be read back as polyarch's own, so uninstall would leave it behind.
+  if (e.interpreter.find('\n') != std::string::npos) {
+    return InvalidArgument(who + ": the interpreter path may not contain a newline");
   }
   for (char c : e.flags) {
     if (c != 'P' && c != 'O' && c != 'C' && c != 'F') {

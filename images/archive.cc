@@ -190,7 +190,9 @@ Result<std::vector<FileEntry>> ReadTar(const std::string& tar_bytes) {
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
     FileEntry f;
     f.path = Normalize(archive_entry_pathname(e));
-    f.mode = archive_entry_perm(e);
+    // archive_entry_perm() clears only the file type bits; a tar mode field has room for
+    // more than the permission bits (07777) a FileEntry holds.
+    f.mode = archive_entry_perm(e) & 07777;
     switch (archive_entry_filetype(e)) {
       case AE_IFDIR:
         f.type = FileEntry::Type::kDir;

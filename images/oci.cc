@@ -153,8 +153,9 @@ Status ValidateConfig(const json& j) {
   for (const char* f : {"architecture", "os"}) {
     if (!j.contains(f) || !j[f].is_string()) return Missing("config", f, "is required");
   }
-  if (!j.contains("rootfs") || !j["rootfs"].is_object() ||
-      j["rootfs"].value("type", "") != "layers" || !j["rootfs"].contains("diff_ids") ||
+  // Not value("type", ""): it throws when "type" is there but not a string.
+  if (!j.contains("rootfs") || !j["rootfs"].is_object() || !j["rootfs"].contains("type") ||
+      j["rootfs"]["type"] != "layers" || !j["rootfs"].contains("diff_ids") ||
       !j["rootfs"]["diff_ids"].is_array()) {
     return Missing("config", "rootfs", "must be {type: layers, diff_ids: [...]}");
   }

@@ -1,5 +1,7 @@
 #include "harness/report/result.h"
 
+#include <limits>
+
 namespace polyarch {
 
 using nlohmann::json;
@@ -73,6 +75,46 @@ bool Fail(std::string* error, const std::string& msg) {
   return false;
 }
 
+// Optional fields, read without nlohmann's value(), which throws type_error when a field is
+// there with another type: a report is a file users keep and edit, and a wrong type must be
+// refused with the field named. A missing field keeps the default in *out.
+bool OptionalString(const json& j, const char* key, std::string* out, const std::string& where,
+                    std::string* error) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;
+  if (!it->is_string()) return Fail(error, where + ": field '" + key + "' is not a string");
+  *out = it->get<std::string>();
+  return true;
+}
+
+bool OptionalBool(const json& j, const char* key, bool* out, const std::string& where,
+                  std::string* error) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;
+  if (!it->is_boolean()) return Fail(error, where + ": field '" + key + "' is not true or false");
+  *out = it->get<bool>();
+  return true;
+}
+
+// Integers only: get<int64_t>() of a float out of range is undefined behaviour.
+template <typename Int>
+bool OptionalInt(const json& j, const char* key, Int* out, const std::string& where,
+                 std::string* error) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;
+  const bool in_range =
+      it->is_number_unsigned()
+          ? it->template get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<Int>::max())
+          : it->is_number_integer() &&
+                it->template get<int64_t>() >= std::numeric_limits<Int>::min() &&
+                it->template get<int64_t>() <= std::numeric_limits<Int>::max();
+  if (!in_range) {
+    return Fail(error, where + ": field '" + key + "' is not an integer in range");
+  }
+  *out = static_cast<Int>(it->template get<int64_t>());
+  return true;
+}
+
 }  // namespace
 
 bool CaseFromJson(const json& j, CaseResult* c, std::string* error) {
@@ -89,25 +131,36 @@ bool CaseFromJson(const json& j, CaseResult* c, std::string* error) {
   if (!ParseCaseStatus(j["status"].get<std::string>(), &c->status)) {
     return Fail(error, "case " + c->name + ": unknown status '" + j["status"].get<std::string>() + "'");
   }
-  c->repeat = j.value("repeat", 0);
-  c->spec_ref = j.value("spec_ref", "");
-  c->reason = j.value("reason", "");
-  c->duration_ns = j.value("duration_ns", int64_t{0});
+  const std::string where = "case " + c->name;
+  c->repeat = 0;
+  c->spec_ref.clear();
+  c->reason.clear();
+  c->duration_ns = 0;
+  if (!OptionalInt(j, "repeat", &c->repeat, where, error) ||
+      !OptionalString(j, "spec_ref", &c->spec_ref, where, error) ||
+      !OptionalString(j, "reason", &c->reason, where, error) ||
+      !OptionalInt(j, "duration_ns", &c->duration_ns, where, error)) {
+    return false;
+  }
   if (j.contains("metrics") && j["metrics"].is_object()) {
     for (const auto& [k, v] : j["metrics"].items()) {
       if (v.is_number()) c->metrics[k] = v.get<double>();
     }
   }
   if (j.contains("steps") && j["steps"].is_array()) {
-    for (const auto& s : j["steps"]) {
+    for (size_t i = 0; i < j["steps"].size(); ++i) {
+      const json& s = j["steps"][i];
       if (!s.is_object()) continue;
+      const std::string step = where + ": steps[" + std::to_string(i) + "]";
       StepRecord r;
-      r.name = s.value("name", "");
-      r.operation = s.value("operation", "");
-      r.duration_ns = s.value("duration_ns", int64_t{0});
-      r.ok = s.value("ok", true);
-      r.error = s.value("error", "");
-      r.output = s.value("output", "");
+      if (!OptionalString(s, "name", &r.name, step, error) ||
+          !OptionalString(s, "operation", &r.operation, step, error) ||
+          !OptionalInt(s, "duration_ns", &r.duration_ns, step, error) ||
+          !OptionalBool(s, "ok", &r.ok, step, error) ||
+          !OptionalString(s, "error", &r.error, step, error) ||
+          !OptionalString(s, "output", &r.output, step, error)) {
+        return false;
+      }
       c->steps.push_back(std::move(r));
     }
   }
@@ -141,17 +194,31 @@ json ReportToJson(const RunReport& r) {
 
 bool ReportFromJson(const json& j, RunReport* r, std::string* error) {
   if (!j.is_object()) return Fail(error, "report: not a JSON object");
-  if (j.value("kind", "") != "polyarch.report") return Fail(error, "report: kind is not polyarch.report");
-  if (j.value("schema_version", 0) != kReportSchemaVersion) {
-    return Fail(error, "report: schema_version " + j.value("schema_version", json()).dump() +
+  auto kind = j.find("kind");
+  if (kind == j.end() || *kind != "polyarch.report") {
+    return Fail(error, "report: kind is not polyarch.report");
+  }
+  auto version = j.find("schema_version");
+  if (version == j.end() || !version->is_number_integer() || *version != kReportSchemaVersion) {
+    return Fail(error, "report: schema_version " +
+                           (version == j.end() ? std::string("(missing)")
+                                               : version->dump(-1, ' ', false,
+                                                               json::error_handler_t::replace)) +
                            " is not " + std::to_string(kReportSchemaVersion));
   }
   if (!j.contains("cases") || !j["cases"].is_array()) return Fail(error, "report: no cases array");
-  r->complete = j.value("complete", false);
-  r->incomplete_reason = j.value("incomplete_reason", "");
-  r->started_at = j.value("started_at", "");
-  r->finished_at = j.value("finished_at", "");
-  r->exit_code = j.value("exit_code", 0);
+  r->complete = false;
+  r->incomplete_reason.clear();
+  r->started_at.clear();
+  r->finished_at.clear();
+  r->exit_code = 0;
+  if (!OptionalBool(j, "complete", &r->complete, "report", error) ||
+      !OptionalString(j, "incomplete_reason", &r->incomplete_reason, "report", error) ||
+      !OptionalString(j, "started_at", &r->started_at, "report", error) ||
+      !OptionalString(j, "finished_at", &r->finished_at, "report", error) ||
+      !OptionalInt(j, "exit_code", &r->exit_code, "report", error)) {
+    return false;
+  }
   r->context = j.value("context", json::object());
   r->sections = j.value("sections", json::object());
   r->cases.clear();

@@ -91,7 +91,9 @@ Status CheckKnown(const std::string& file, const YAML::Node& n,
 Status ApplyThroughput(const std::string& file, const YAML::Node& node, ThroughputPlan* t) {
   if (!node.IsMap()) return At(file, node, "'throughput' must be a mapping");
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    // as<std::string>() would throw on a sequence or mapping used as a key ("? [a, b]").
+    if (!kv.first.IsScalar()) return At(file, kv.first, "keys must be plain names");
+    const std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
     if (key == "containers") {
       PA_ASSIGN_OR_RETURN(long n, Integer(file, v, key, 1, 100000));
@@ -234,7 +236,8 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
     } else if (key == "runtimes") {
       if (!v.IsMap()) return At(file, v, "'runtimes' maps a layer (runc, crun) to a binary");
       for (const auto& r : v) {
-        std::string layer = r.first.as<std::string>();
+        if (!r.first.IsScalar()) return At(file, r.first, "keys must be plain names");
+        std::string layer = r.first.Scalar();
         if (layer != "runc" && layer != "crun") {
           return At(file, r.first, "'runtimes' takes runc and crun, not '" + layer + "'");
         }
