@@ -1,0 +1,435 @@
+#include "harness/host/host_state.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "binfmt/procfs.h"
+#include "harness/core/cgroups.h"
+#include "harness/core/fs.h"
+
+namespace polyarch {
+namespace {
+
+using nlohmann::json;
+
+// Whether `text` names `path` as a whole path (or a prefix of one): "/a/f1" is in "/a/f1/x" and
+// in "lowerdir=/a/f1,upperdir=..." but not in "/a/f10". Scenario directories differ in a suffix,
+// so a plain substring test would attribute one scenario's leftovers to another.
+bool NamesPath(std::string_view text, std::string_view path) {
+  if (path.empty()) return false;
+  for (size_t at = text.find(path); at != std::string_view::npos; at = text.find(path, at + 1)) {
+    size_t end = at + path.size();
+    if (end == text.size()) return true;
+    char next = text[end];
+    if (!std::isalnum(static_cast<unsigned char>(next)) && next != '-' && next != '_' &&
+        next != '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Under(std::string_view path, std::string_view root) {
+  if (root.empty()) return false;
+  return path == root || (path.size() > root.size() && path.substr(0, root.size()) == root &&
+                          (root.back() == '/' || path[root.size()] == '/'));
+}
+
+bool StartsWithAny(std::string_view name, const std::vector<std::string>& prefixes) {
+  for (const auto& p : prefixes) {
+    if (!p.empty() && name.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> SplitNul(const std::string& data) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < data.size()) {
+    size_t end = data.find('\0', start);
+    if (end == std::string::npos) end = data.size();
+    out.push_back(data.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  return s;
+}
+
+struct ProcStat {
+  std::string comm;
+  char state = '?';
+  pid_t ppid = 0;
+};
+
+bool ReadProcStat(const std::string& pid, ProcStat* out) {
+  auto stat = ReadFilePrefix("/proc/" + pid + "/stat", 4096);
+  if (!stat.ok()) return false;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+  size_t open = stat->find('(');
+  size_t close = stat->rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  out->comm = stat->substr(open + 1, close - open - 1);
+  std::istringstream rest(stat->substr(close + 1));
+  std::string state;
+  rest >> state >> out->ppid;
+  out->state = state.empty() ? '?' : state[0];
+  return true;
+}
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+bool IsPid(const std::string& name) {
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Socket inodes a process holds open ("socket:[123]" links in /proc/<pid>/fd).
+void SocketInodes(pid_t pid, std::set<std::string>* out) {
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& fd : ListDir(fd_dir)) {
+    char target[128] = {};
+    ssize_t n = ::readlink((fd_dir + "/" + fd).c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    std::string_view t(target, static_cast<size_t>(n));
+    if (t.substr(0, 8) == "socket:[" && t.back() == ']') {
+      out->insert(std::string(t.substr(8, t.size() - 9)));
+    }
+  }
+}
+
+// Bound unix socket paths -> their inodes, from /proc/net/unix.
+std::multimap<std::string, std::string> BoundUnixSockets() {
+  std::multimap<std::string, std::string> bound;
+  auto text = ReadFile("/proc/net/unix", 64 << 20);
+  if (!text.ok()) return bound;
+  std::istringstream in(*text);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string num, refs, proto, flags, type, st, inode, path;
+    if (!(f >> num >> refs >> proto >> flags >> type >> st >> inode)) continue;
+    if (!(f >> path) || path.empty() || path[0] != '/') continue;  // unnamed or abstract
+    bound.emplace(path, inode);
+  }
+  return bound;
+}
+
+// Socket files under `dir`, `depth` levels down, never crossing into another file system (a
+// container's rootfs or a daemon's overlay is not walked).
+void FindSockets(const std::string& dir, int depth, std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  struct stat dir_st {};
+  ::fstat(::dirfd(d), &dir_st);
+  std::vector<std::string> subdirs;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string path = dir + "/" + e->d_name;
+    if (S_ISSOCK(st.st_mode)) {
+      out->push_back(path);
+    } else if (S_ISDIR(st.st_mode) && depth > 0 && st.st_dev == dir_st.st_dev) {
+      subdirs.push_back(std::move(path));
+    }
+  }
+  ::closedir(d);
+  for (const auto& s : subdirs) FindSockets(s, depth - 1, out);
+}
+
+// Entries under `dir`, `depth` levels down, whose name starts with one of `tokens`; what such an
+// entry holds is its own (not listed), and no other file system is entered.
+void FindNamed(const std::string& dir, int depth, const std::vector<std::string>& tokens,
+               std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  struct stat dir_st {};
+  ::fstat(::dirfd(d), &dir_st);
+  std::vector<std::string> subdirs;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    std::string path = dir + "/" + e->d_name;
+    if (StartsWithAny(e->d_name, tokens)) {
+      out->push_back(path);
+      continue;
+    }
+    struct stat st {};
+    if (depth > 0 && ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode) && st.st_dev == dir_st.st_dev) {
+      subdirs.push_back(std::move(path));
+    }
+  }
+  ::closedir(d);
+  for (const auto& s : subdirs) FindNamed(s, depth - 1, tokens, out);
+}
+
+json ProcessJson(const HostProcess& p) {
+  return {{"pid", p.pid}, {"ppid", p.ppid}, {"state", std::string(1, p.state)}, {"argv", p.argv}};
+}
+
+// Added and removed elements of two lists compared as multisets.
+template <typename T, typename Key, typename ToJson>
+void DiffLists(const std::vector<T>& before, const std::vector<T>& after, Key key, ToJson to_json,
+               const char* category, json* diff) {
+  std::multiset<std::string> b, a;
+  for (const auto& x : before) b.insert(key(x));
+  for (const auto& x : after) a.insert(key(x));
+  json added = json::array(), removed = json::array();
+  std::multiset<std::string> seen_b, seen_a;
+  for (const auto& x : after) {
+    std::string k = key(x);
+    seen_a.insert(k);
+    if (seen_a.count(k) > b.count(k)) added.push_back(to_json(x));
+  }
+  for (const auto& x : before) {
+    std::string k = key(x);
+    seen_b.insert(k);
+    if (seen_b.count(k) > a.count(k)) removed.push_back(to_json(x));
+  }
+  if (added.empty() && removed.empty()) return;
+  json& c = (*diff)[category];
+  c = json::object();
+  if (!added.empty()) c["added"] = std::move(added);
+  if (!removed.empty()) c["removed"] = std::move(removed);
+}
+
+}  // namespace
+
+bool ParseMountInfoLine(std::string_view line, MountInfoLine* out) {
+  size_t dash = line.find(" - ");
+  if (dash == std::string_view::npos) return false;
+  std::istringstream left(std::string(line.substr(0, dash)));
+  std::istringstream right(std::string(line.substr(dash + 3)));
+  std::string id, parent, dev, root, mount_point;
+  if (!(left >> id >> parent >> dev >> root >> mount_point)) return false;
+  MountInfoLine m;
+  if (!(right >> m.fstype)) return false;
+  right >> m.source >> m.options;
+  // Mount points escape space, tab, newline and backslash as \ooo.
+  for (size_t i = 0; i < mount_point.size(); ++i) {
+    auto oct = [](char c) { return c >= '0' && c <= '7'; };
+    if (mount_point[i] == '\\' && i + 3 < mount_point.size() && oct(mount_point[i + 1]) &&
+        oct(mount_point[i + 2]) && oct(mount_point[i + 3])) {
+      m.mount_point +=
+          static_cast<char>((mount_point[i + 1] - '0') * 64 + (mount_point[i + 2] - '0') * 8 +
+                            (mount_point[i + 3] - '0'));
+      i += 3;
+      continue;
+    }
+    m.mount_point += mount_point[i];
+  }
+  *out = std::move(m);
+  return true;
+}
+
+HostState TakeHostState(const HostStateScope& scope) {
+  HostState s;
+  const pid_t self = scope.self > 0 ? scope.self : ::getpid();
+
+  // Processes: one pass over /proc for the parent map and what each process is.
+  struct Seen {
+    ProcStat stat;
+    std::vector<std::string> argv;
+  };
+  std::map<pid_t, Seen> all;
+  for (const auto& name : ListDir("/proc")) {
+    if (!IsPid(name)) continue;
+    Seen seen;
+    if (!ReadProcStat(name, &seen.stat)) continue;
+    auto cmdline = ReadFile("/proc/" + name + "/cmdline", 1 << 16);
+    if (cmdline.ok()) seen.argv = SplitNul(*cmdline);
+    all[static_cast<pid_t>(std::atoi(name.c_str()))] = std::move(seen);
+  }
+  auto descends_from_self = [&](pid_t pid) {
+    for (int hops = 0; hops < 64 && pid > 1; ++hops) {
+      auto it = all.find(pid);
+      if (it == all.end()) return false;
+      pid = it->second.stat.ppid;
+      if (pid == self) return true;
+    }
+    return false;
+  };
+  std::set<pid_t> in_scope;
+  for (const auto& [pid, seen] : all) {
+    if (pid == self || seen.argv.empty()) continue;  // kernel threads and zombies have no argv
+    const std::string cmdline = Join(seen.argv);
+    bool ours = false;
+    for (const auto& dir : scope.dirs) ours |= NamesPath(cmdline, dir);
+    for (const auto& token : scope.tokens) ours |= !token.empty() && NamesPath(cmdline, token);
+    if (!ours && !scope.tokens.empty()) {
+      // A container's process: its command line is the image's, its cgroup is named after it.
+      auto cg = ReadFilePrefix("/proc/" + std::to_string(pid) + "/cgroup", 16384);
+      if (cg.ok()) {
+        for (const auto& token : scope.tokens) {
+          ours |= !token.empty() && cg->find("/" + token) != std::string::npos;
+        }
+      }
+    }
+    if (!ours) {
+      bool named = false;
+      for (const auto& n : scope.process_names) {
+        named |= !n.empty() && cmdline.find(n) != std::string::npos;
+      }
+      ours = named && descends_from_self(pid);
+    }
+    if (!ours) continue;
+    in_scope.insert(pid);
+    s.processes.push_back({pid, seen.stat.ppid, seen.stat.state, seen.argv});
+  }
+
+  // Zombies: polyarch's own children nobody reaped, from every thread's children file.
+  std::set<pid_t> children;
+  const std::string task_dir = "/proc/" + std::to_string(self) + "/task";
+  for (const auto& tid : ListDir(task_dir)) {
+    auto text = ReadFile(task_dir + "/" + tid + "/children", 1 << 20);
+    if (!text.ok()) continue;
+    std::istringstream in(*text);
+    for (pid_t p; in >> p;) children.insert(p);
+  }
+  for (pid_t p : children) {
+    ProcStat st;
+    if (!ReadProcStat(std::to_string(p), &st) || st.state != 'Z') continue;
+    s.zombies.push_back({p, st.ppid, st.state, {"[" + st.comm + "]"}});
+  }
+
+  // Mounts.
+  if (auto info = ReadFile("/proc/" + std::to_string(self) + "/mountinfo", 64 << 20); info.ok()) {
+    std::istringstream in(*info);
+    std::string line;
+    while (std::getline(in, line)) {
+      MountInfoLine m;
+      if (!ParseMountInfoLine(line, &m)) continue;
+      bool ours = false;
+      for (const auto& dir : scope.dirs) {
+        ours |= Under(m.mount_point, dir) || NamesPath(m.source, dir) || NamesPath(m.options, dir);
+      }
+      for (const auto& root : scope.mount_roots) ours |= Under(m.mount_point, root);
+      if (ours) s.mounts.push_back(m.mount_point + " " + m.fstype);
+    }
+  }
+  std::sort(s.mounts.begin(), s.mounts.end());
+
+  // Cgroups: top-level directories of every hierarchy named with a token.
+  for (const auto& root : CgroupRoots()) {
+    for (const auto& name : ListDir(root)) {
+      if (!StartsWithAny(name, scope.tokens)) continue;
+      struct stat st {};
+      if (::stat((root + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        s.cgroups.push_back(root + "/" + name);
+      }
+    }
+  }
+  std::sort(s.cgroups.begin(), s.cgroups.end());
+  s.cgroups.erase(std::unique(s.cgroups.begin(), s.cgroups.end()), s.cgroups.end());
+
+  // binfmt_misc entries.
+  RealProcFs procfs;
+  if (auto names = procfs.ListEntries(); names.ok()) {
+    for (const auto& name : *names) {
+      bool watched = std::find(scope.binfmt_names.begin(), scope.binfmt_names.end(), name) !=
+                     scope.binfmt_names.end();
+      if (!watched && !StartsWithAny(name, scope.tokens)) continue;
+      auto text = procfs.ReadEntry(name);
+      s.binfmt[name] = text.ok() ? *text : "(unreadable: " + text.status().message() + ")";
+    }
+  }
+
+  // Sockets: all of them under the scope's directories; under the daemons' fixed directories
+  // only those polyarch's processes listen on, or nobody does (a stale socket file).
+  for (const auto& dir : scope.dirs) FindSockets(dir, 24, &s.sockets);
+  std::vector<std::string> shared;
+  for (const auto& dir : scope.socket_dirs) FindSockets(dir, 4, &shared);
+  if (!shared.empty()) {
+    auto bound = BoundUnixSockets();
+    std::set<std::string> our_inodes;
+    for (pid_t p : in_scope) SocketInodes(p, &our_inodes);
+    for (const auto& path : shared) {
+      auto [lo, hi] = bound.equal_range(path);
+      bool listened = lo != hi;
+      bool by_us = false;
+      for (auto it = lo; it != hi; ++it) by_us |= our_inodes.count(it->second) > 0;
+      if (!listened || by_us) s.sockets.push_back(path);
+    }
+  }
+  std::sort(s.sockets.begin(), s.sockets.end());
+  s.sockets.erase(std::unique(s.sockets.begin(), s.sockets.end()), s.sockets.end());
+
+  if (!scope.tokens.empty()) {
+    for (const auto& dir : scope.name_dirs) FindNamed(dir, 3, scope.tokens, &s.paths);
+  }
+  std::sort(s.paths.begin(), s.paths.end());
+  return s;
+}
+
+nlohmann::json DiffHostState(const HostState& before, const HostState& after) {
+  json diff = json::object();
+  auto process_key = [](const HostProcess& p) {
+    return std::to_string(p.pid) + "\n" + Join(p.argv);
+  };
+  auto string_key = [](const std::string& s) { return s; };
+  auto string_json = [](const std::string& s) { return json(s); };
+  DiffLists(before.processes, after.processes, process_key, ProcessJson, "processes", &diff);
+  DiffLists(before.zombies, after.zombies, process_key, ProcessJson, "zombies", &diff);
+  DiffLists(before.mounts, after.mounts, string_key, string_json, "mounts", &diff);
+  DiffLists(before.cgroups, after.cgroups, string_key, string_json, "cgroups", &diff);
+  DiffLists(before.sockets, after.sockets, string_key, string_json, "sockets", &diff);
+  DiffLists(before.paths, after.paths, string_key, string_json, "paths", &diff);
+
+  json added = json::array(), removed = json::array(), changed = json::array();
+  for (const auto& [name, text] : after.binfmt) {
+    auto it = before.binfmt.find(name);
+    if (it == before.binfmt.end()) {
+      added.push_back({{"name", name}, {"status", text}});
+    } else if (it->second != text) {
+      changed.push_back({{"name", name}, {"before", it->second}, {"after", text}});
+    }
+  }
+  for (const auto& [name, text] : before.binfmt) {
+    if (!after.binfmt.count(name)) removed.push_back({{"name", name}, {"status", text}});
+  }
+  if (!added.empty() || !removed.empty() || !changed.empty()) {
+    json& c = diff["binfmt"];
+    c = json::object();
+    if (!added.empty()) c["added"] = std::move(added);
+    if (!removed.empty()) c["removed"] = std::move(removed);
+    if (!changed.empty()) c["changed"] = std::move(changed);
+  }
+  return diff;
+}
+
+nlohmann::json HostStateCounts(const HostState& state) {
+  return {{"processes", state.processes.size()}, {"zombies", state.zombies.size()},
+          {"mounts", state.mounts.size()},       {"cgroups", state.cgroups.size()},
+          {"binfmt", state.binfmt.size()},       {"sockets", state.sockets.size()},
+          {"paths", state.paths.size()}};
+}
+
+}  // namespace polyarch
