@@ -223,9 +223,64 @@ bool WaitGone(pid_t pid, milliseconds timeout) {
 
 struct OrphanShim {
   pid_t pid = -1;
-  std::string ns;  // -namespace
-  std::string id;  // -id: the container
+  std::string ns;      // -namespace
+  std::string id;      // -id: the container
+  std::string socket;  // its own socket in /run/containerd/s, from its bundle's "address" file
 };
+
+// The socket a shim serves, as its `start` wrote it into the bundle (its working directory):
+// "unix:///run/containerd/s/<hash>". A shim removes it when containerd shuts it down; one that
+// has to be killed cannot, and the file would stay behind.
+std::string BundleSocket(const std::string& bundle) {
+  auto text = ReadFile(bundle + "/address", 4096);
+  if (!text.ok()) return "";
+  std::string address(TrimSpace(*text));
+  while (!address.empty() && address.back() == '\n') address.pop_back();
+  if (StartsWith(address, "unix://")) address = address.substr(7);
+  // Only a socket in the shims' own directory: never anything a bundle file could point at.
+  const std::string dir = std::string(kRunContainerd) + "/s/";
+  if (!StartsWith(address, dir) || address.find('/', dir.size()) != std::string::npos) return "";
+  return address;
+}
+
+std::string ShimSocket(pid_t shim) {
+  char cwd[4096] = {};
+  std::string link = "/proc/" + std::to_string(shim) + "/cwd";
+  ssize_t n = ::readlink(link.c_str(), cwd, sizeof cwd - 1);
+  if (n <= 0) return "";
+  return BundleSocket(std::string(cwd, static_cast<size_t>(n)));
+}
+
+// A shim that died without containerd asking it to (killed, or cut off in the middle of a
+// delete when its client went away) leaves its socket in /run/containerd/s. Its bundle in the
+// daemon's own state directory still names it; remove each such socket nobody answers on.
+Status RemoveStaleShimSockets(const std::string& daemon_dir) {
+  const std::string tasks = daemon_dir + "/state/io.containerd.runtime.v2.task";
+  Status first;
+  DIR* nss = ::opendir(tasks.c_str());
+  if (nss == nullptr) return first;
+  std::vector<std::string> bundles;
+  while (dirent* ns = ::readdir(nss)) {
+    if (ns->d_name[0] == '.') continue;
+    const std::string ns_dir = tasks + "/" + ns->d_name;
+    if (DIR* ids = ::opendir(ns_dir.c_str())) {
+      while (dirent* id = ::readdir(ids)) {
+        if (id->d_name[0] != '.') bundles.push_back(ns_dir + "/" + id->d_name);
+      }
+      ::closedir(ids);
+    }
+  }
+  ::closedir(nss);
+  for (const auto& bundle : bundles) {
+    std::string socket = BundleSocket(bundle);
+    if (socket.empty() || !PathExists(socket)) continue;
+    if (CheckUnixSocketAccepts(socket, milliseconds(200)).ok()) continue;  // a live shim's
+    if (::unlink(socket.c_str()) != 0 && errno != ENOENT && first.ok()) {
+      first = ErrnoStatus(errno, "remove the stale shim socket " + socket);
+    }
+  }
+  return first;
+}
 
 std::string ArgAfter(const std::vector<std::string>& argv, std::string_view flag) {
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
@@ -277,8 +332,8 @@ Status KillOrphanShims(const std::string& address) {
     if (argv.empty()) continue;
     std::string base = argv[0].substr(argv[0].rfind('/') + 1);
     if (!StartsWith(base, "containerd-shim") || ArgAfter(argv, "-address") != address) continue;
-    shims.push_back({static_cast<pid_t>(std::atoi(e->d_name)), ArgAfter(argv, "-namespace"),
-                     ArgAfter(argv, "-id")});
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    shims.push_back({pid, ArgAfter(argv, "-namespace"), ArgAfter(argv, "-id"), ShimSocket(pid)});
   }
   ::closedir(d);
   if (shims.empty()) return Status::Ok();
@@ -288,6 +343,9 @@ Status KillOrphanShims(const std::string& address) {
   for (const OrphanShim& shim : shims) {
     if (shim.ns.empty() || shim.id.empty()) continue;
     auto [binary, root] = RuntimeOf(shim.pid);
+    // A shim whose task was never created (containerd died during Tasks.Create) has no runc
+    // state to delete; asking runc anyway would create its root under /run/containerd.
+    if (!PathExists(root + "/" + shim.ns + "/" + shim.id)) continue;
     SpawnOptions o;
     o.argv = {binary, "--root", root + "/" + shim.ns, "delete", "--force", shim.id};
     o.env = daemons_internal::DaemonEnvironment();
@@ -313,10 +371,19 @@ Status KillOrphanShims(const std::string& address) {
   Status first;
   for (const OrphanShim& shim : shims) {
     ::kill(shim.pid, SIGTERM);
-    if (WaitGone(shim.pid, milliseconds(2000))) continue;
-    ::kill(shim.pid, SIGKILL);
-    if (!WaitGone(shim.pid, milliseconds(5000)) && first.ok()) {
-      first = Internal("shim " + std::to_string(shim.pid) + " of " + address + " survived SIGKILL");
+    if (!WaitGone(shim.pid, milliseconds(2000))) {
+      ::kill(shim.pid, SIGKILL);
+      if (!WaitGone(shim.pid, milliseconds(5000))) {
+        if (first.ok()) {
+          first =
+              Internal("shim " + std::to_string(shim.pid) + " of " + address + " survived SIGKILL");
+        }
+        continue;
+      }
+    }
+    if (!shim.socket.empty() && ::unlink(shim.socket.c_str()) != 0 && errno != ENOENT &&
+        first.ok()) {
+      first = ErrnoStatus(errno, "remove the socket of shim " + std::to_string(shim.pid));
     }
   }
   return first;
@@ -715,6 +782,8 @@ ContainerdDaemon::~ContainerdDaemon() {
 Status ContainerdDaemon::Stop(milliseconds grace) {
   auto after_exit = [this]() -> Status {
     Status s = KillOrphanShims(address_);
+    Status sockets = RemoveStaleShimSockets(dir_);
+    if (s.ok()) s = sockets;
     // Shims put their sockets in /run/containerd/s and runc keeps state in
     // /run/containerd/runc whatever the config says; when this start found no
     // /run/containerd, the empty directories left there are this run's.
@@ -750,7 +819,10 @@ Status RecoverDaemon(const nlohmann::json& record) {
       }
     }
   }
-  if (record.value("daemon", "") == "containerd") keep(KillOrphanShims(dir + "/containerd.sock"));
+  if (record.value("daemon", "") == "containerd") {
+    keep(KillOrphanShims(dir + "/containerd.sock"));
+    keep(RemoveStaleShimSockets(dir));
+  }
   keep(UnmountAllUnder(dir));
   keep(RemoveSockets(dir, 16));
   return first;

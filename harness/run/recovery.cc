@@ -1,12 +1,16 @@
 #include "harness/run/recovery.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "binfmt/entry.h"
 #include "binfmt/procfs.h"
@@ -16,6 +20,7 @@
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/unix_http.h"
+#include "images/digest.h"
 
 namespace polyarch {
 namespace {
@@ -29,6 +34,36 @@ bool StillRunning(int pid) {
   if (pid <= 0 || ::kill(pid, 0) != 0) return false;
   auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline", 1 << 16);
   return cmdline.ok() && cmdline->find("polyarch") != std::string::npos;
+}
+
+// Kills what is still inside one of the run's cgroups (and the cgroups below it). A container
+// whose shim died before anyone ran `runc delete` for it (its shim was killed when the run
+// died) has no runtime state left to delete by, but it is still in the cgroup named after it;
+// its name carries the run's prefix, so whatever is in it is the run's. A frozen process
+// cannot act on SIGKILL: thaw first. Returns how many processes were signalled.
+int KillCgroupProcesses(const std::string& cg) {
+  int n = 0;
+  auto write = [](const std::string& file, std::string_view value) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)!::write(fd, value.data(), value.size());
+    ::close(fd);
+  };
+  write(cg + "/freezer.state", "THAWED");  // v1 freezer hierarchy
+  write(cg + "/cgroup.freeze", "0");       // v2
+  if (auto procs = ReadFile(cg + "/cgroup.procs", 1 << 20); procs.ok()) {
+    std::istringstream in(*procs);
+    for (pid_t pid; in >> pid;) n += pid > 1 && ::kill(pid, SIGKILL) == 0;
+  }
+  if (DIR* d = ::opendir(cg.c_str())) {
+    std::vector<std::string> children;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_type == DT_DIR && e->d_name[0] != '.') children.push_back(cg + "/" + e->d_name);
+    }
+    ::closedir(d);
+    for (const auto& c : children) n += KillCgroupProcesses(c);
+  }
+  return n;
 }
 
 std::string Describe(const Result<ProcessResult>& r) {
@@ -87,7 +122,33 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
          "stopped daemon " + r.data.value("daemon", std::string("?")) + " of " + r.key);
     forget.emplace_back(r.kind, r.key);
   }
+  // The run's private containerd daemons, by the address their shims were given.
+  std::vector<std::string> containerd_addresses;
   for (const auto& r : run.records) {
+    if (r.kind == "daemon" && r.data.value("daemon", "") == "containerd") {
+      containerd_addresses.push_back(r.data.value("dir", "") + "/containerd.sock");
+    }
+  }
+  for (const auto& r : run.records) {
+    if (r.kind == "containerd-container" && r.data.contains("id")) {
+      // A shim cut off in the middle of a delete when the run died cannot remove its socket
+      // in /run/containerd/s: containerd removes the bundle that names it first. The name is
+      // containerd's own rule, sha256 of "<daemon address>/<namespace>/<container id>"; only a
+      // socket nobody answers on goes.
+      for (const auto& address : containerd_addresses) {
+        std::string socket =
+            "/run/containerd/s/" +
+            Sha256Hex(address + "/" + r.data.value("namespace", "") + "/" + r.data.value("id", ""));
+        if (!PathExists(socket) ||
+            CheckUnixSocketAccepts(socket, std::chrono::milliseconds(200)).ok()) {
+          continue;
+        }
+        note(::unlink(socket.c_str()) == 0 || errno == ENOENT
+                 ? Status::Ok()
+                 : ErrnoStatus(errno, "unlink " + socket),
+             "removed the stale shim socket " + socket + " of " + r.key);
+      }
+    }
     if (r.kind == "container" && r.data.contains("binary")) {
       // An OCI runtime container: its runtime removes processes, cgroups and state.
       auto res = RunProcess({r.data.value("binary", ""), "--root", r.data.value("root", ""),
@@ -213,7 +274,19 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
   std::vector<std::string> names = {"polyarch-" + run.id};
   if (!run.prefix.empty()) names.push_back(run.prefix);
   for (const auto& cg : FindCgroups(names)) {
-    note(RemoveCgroupTree(cg), "removed cgroup " + cg);
+    Status s = RemoveCgroupTree(cg);
+    if (!s.ok()) {
+      int killed = KillCgroupProcesses(cg);
+      if (killed > 0) {
+        rep.actions.push_back("killed " + std::to_string(killed) + " process(es) left in " + cg);
+      }
+    }
+    // A process killed just now leaves its cgroup only once its parent has reaped it.
+    for (int i = 0; !s.ok() && i < 30; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      s = RemoveCgroupTree(cg);
+    }
+    note(s, "removed cgroup " + cg);
   }
   if (!run.run_dir.empty() && PathExists(run.run_dir)) {
     note(RemoveTree(run.run_dir), "removed " + run.run_dir);
