@@ -67,6 +67,12 @@ std::string_view UninstallActionName(UninstallAction a) {
   return "unknown";
 }
 
+std::vector<std::string> FlagWarnings(std::string_view flags) {
+  if (flags.find('C') == std::string_view::npos) return {};
+  return {"flag C: setuid and setgid binaries of this arch run the emulator with the binary's "
+          "credentials (as root for setuid-root files)"};
+}
+
 Status CheckEmulatorFile(const std::string& path, std::vector<std::string>* warnings) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -112,11 +118,7 @@ Result<std::vector<PlannedEntry>> PlanInstall(const InstallRequest& request,
     PA_RETURN_IF_ERROR(ValidateEntry(p.entry));
     PA_RETURN_IF_ERROR(ValidatePolicy(p.entry));
     PA_RETURN_IF_ERROR(check(p.entry.interpreter, &p.warnings));
-    if (flags.find('C') != std::string::npos) {
-      p.warnings.push_back(
-          "flag C: setuid and setgid binaries of this arch run the emulator with the "
-          "binary's credentials (as root for setuid-root files)");
-    }
+    for (auto& w : FlagWarnings(flags)) p.warnings.push_back(std::move(w));
     plan.push_back(std::move(p));
   }
   return plan;

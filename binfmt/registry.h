@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "binfmt/arch.h"
@@ -37,6 +38,10 @@ struct PlannedEntry {
   Entry entry;
   std::vector<std::string> warnings;
 };
+
+// What a user should know about an entry with these flags, whoever registered it: flag C
+// runs the emulator with a setuid binary's credentials. Empty when nothing.
+std::vector<std::string> FlagWarnings(std::string_view flags);
 
 // Checks an emulator file; appends warnings for what works on the host but not everywhere.
 using EmulatorCheck = std::function<Status(const std::string& path, std::vector<std::string>*)>;

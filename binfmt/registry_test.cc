@@ -159,6 +159,10 @@ TEST_F(RegistryTest, PlanningRejectsBadInputBeforeAnyWrite) {
   EXPECT_EQ((*c)[0].entry.flags, "POCF");
   ASSERT_FALSE((*c)[0].warnings.empty());
   EXPECT_NE((*c)[0].warnings[0].find("credentials"), std::string::npos);
+  // The same warning for an entry found in place with C, whoever registered it.
+  EXPECT_EQ(FlagWarnings("POCF"), (*c)[0].warnings);
+  EXPECT_TRUE(FlagWarnings("F").empty());
+  EXPECT_TRUE(FlagWarnings("").empty());
 }
 
 TEST_F(RegistryTest, UninstallRemovesOnlyRecordedMatchingEntries) {

@@ -284,6 +284,13 @@ void Run::RegisterBinfmt() {
     if (o.action == InstallAction::kRegistered) registered_.push_back(o.entry);
     arch_flags_[o.arch] = o.entry.flags;
     if (o.action == InstallAction::kConflict && o.existing) arch_flags_[o.arch] = o.existing->flags;
+    // C is never polyarch's default, but an entry already in place (installed on request with
+    // `binfmt install --flags FC`, or another owner's) may carry it: say so in the report.
+    std::vector<std::string> warnings = FlagWarnings(arch_flags_[o.arch]);
+    for (const auto& w : o.warnings) {
+      if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
+    }
+    if (!warnings.empty()) e["warnings"] = warnings;
     // Whatever entry handles the arch, it must really run its programs.
     ProofResult proof = ProveOnHost(*o.arch, run_dir_);
     e["proven"] = proof.ok;
