@@ -36,7 +36,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       "A suite file (YAML or JSON) can give the plan; flags given as well override it.");
   cmd->add_option("--suite-file", o->suite_file, "Plan from a YAML or JSON file");
   cmd->add_option("--suite", o->suites,
-                  "Suites: lifecycle, crossarch (the default), throughput (a benchmark: opt-in)");
+                  "Suites: lifecycle, crossarch (the default), throughput (a benchmark: opt-in), "
+                  "faults (failures injected for real, each with its own daemons: opt-in)");
   cmd->add_option("--layer", o->layers, "Layers: runc, crun, containerd, docker (default all)");
   cmd->add_option("--arch", o->arches, "Arches: all (default) or a list, e.g. amd64,s390x");
   cmd->add_option("--filter", o->filter,

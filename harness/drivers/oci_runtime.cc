@@ -134,8 +134,13 @@ class OciRuntimeDriver : public Driver {
       ProcessResult shown = *res;
       if (text.ok()) shown.err.head = *text;
       r.output = shown.err;
-      r.status =
-          FailedPrecondition(r.operation + " " + spec.id + " failed: " + RuntimeFailure(shown));
+      // A runtime that never returned is not a refusal: say it overran the deadline.
+      r.status = res->timed_out
+                     ? DeadlineExceeded(r.operation + " " + spec.id + " did not finish within " +
+                                        std::to_string(layer_->options_.step_timeout.count()) +
+                                        " ms: " + RuntimeFailure(shown))
+                     : FailedPrecondition(r.operation + " " + spec.id +
+                                          " failed: " + RuntimeFailure(shown));
       return r;
     }
     auto pid_text = ReadFile(bundle + "/pid");

@@ -17,7 +17,8 @@
 namespace polyarch {
 
 inline const std::vector<std::string>& KnownSuites() {
-  static const std::vector<std::string> k = {"lifecycle", "crossarch", "throughput"};
+  // throughput and faults are opt-in: a benchmark, and failures injected for real.
+  static const std::vector<std::string> k = {"lifecycle", "crossarch", "throughput", "faults"};
   return k;
 }
 inline const std::vector<std::string>& KnownLayers() {

@@ -23,6 +23,7 @@
 #include "harness/core/fs.h"
 #include "harness/core/journal.h"
 #include "harness/core/log.h"
+#include "harness/core/reaper.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
 #include "harness/drivers/containerd/containerd_layer.h"
@@ -37,6 +38,7 @@
 #include "harness/run/recovery.h"
 #include "images/builder.h"
 #include "suites/crossarch/crossarch_suite.h"
+#include "suites/faults/faults.h"
 #include "suites/lifecycle/lifecycle_suite.h"
 #include "suites/throughput/throughput.h"
 
@@ -148,10 +150,17 @@ class Run {
   void RunCases(std::vector<Item> items);
   void RunOne(const Item& item, std::map<std::string, std::unique_ptr<Driver>>& drivers);
   void RunThroughput();
+  void RunFaults();
   void Cleanup();
   int Report();
 
   SuiteEnv EnvFor(LayerSlot* slot);
+  bool Wants(const char* suite) const {
+    return std::find(plan_.suites.begin(), plan_.suites.end(), suite) != plan_.suites.end();
+  }
+  // The fault suite brings its own daemons and layers: a run of it alone needs none of the
+  // run's, only the native image.
+  bool FaultsOnly() const { return plan_.suites == std::vector<std::string>{"faults"}; }
   Status WithPreserveArgv0(const ArchInfo& arch, const std::function<void()>& fn);
   std::string FlagsFor(const ArchInfo& arch) const;
 
@@ -242,6 +251,7 @@ Status Run::Preflight() {
                       {"emulator_dir", std::string(kDefaultEmulatorDir)}};
 
   arches_ = plan_.arches.empty() ? ImageArches() : plan_.arches;
+  if (FaultsOnly() && HostArch() != nullptr) arches_ = {HostArch()};
   // The native image first: the other arches are read against it.
   std::stable_sort(arches_.begin(), arches_.end(), [](const ArchInfo* a, const ArchInfo* b) {
     return a == HostArch() && b != HostArch();
@@ -322,6 +332,11 @@ void Run::StartLayers() {
     return std::find(plan_.layers.begin(), plan_.layers.end(), n) != plan_.layers.end();
   };
   json daemons = json::object();
+  // The daemons fork shims that daemonize. Whether an orphan goes to a subreaper is fixed when
+  // its ancestors are forked, so polyarch becomes one before any daemon starts: what they
+  // orphan then comes back to polyarch to be reaped (or to whoever adopts a killed polyarch's
+  // children), never to init.
+  if (Status s = Reaper::Instance().Enable(); !s.ok()) PA_LOG(kWarning) << s.message();
   // One containerd serves the containerd layer and, under dockerd, the docker layer.
   if ((needs("containerd") && plan_.containerd_address.empty()) ||
       (needs("docker") && plan_.docker_host.empty())) {
@@ -663,6 +678,26 @@ void Run::RunThroughput() {
   sink_->report().sections["calibration"] = calibration;
 }
 
+// The fault suite injects failures for real: it runs alone, after every other case, each
+// scenario with daemons and layers of its own under the run directory.
+void Run::RunFaults() {
+  if (!Wants("faults")) return;
+  FaultsConfig c;
+  c.dir = run_dir_ + "/faults";
+  c.images = &images_;
+  c.run_prefix = prefix_;
+  c.step_timeout =
+      std::min<std::chrono::milliseconds>(plan_.step_timeout, std::chrono::seconds(10));
+  c.journal = journal_.get();
+  c.filter = plan_.filter;
+  c.on_start = [this](const std::string& id) { sink_->Started(id); };
+  c.on_result = [this](const CaseResult& r) { sink_->Add(r); };
+  c.stop = [] { return g_signal.load() != 0; };
+  FaultsOutcome out = polyarch::RunFaults(c);
+  std::lock_guard<std::mutex> lock(sink_->mu());
+  sink_->report().sections["faults"] = out.section;
+}
+
 void Run::Cleanup() {
   json layers = json::object();
   bool ok = true;
@@ -848,7 +883,7 @@ int Run::Execute() {
   }
   suites_.push_back(std::make_unique<LifecycleSuite>());
   suites_.push_back(std::make_unique<CrossArchSuite>(ComputeNativeGolden(images_), &images_));
-  StartLayers();
+  if (!FaultsOnly()) StartLayers();
   std::vector<Item> items = PlanCases();
   int total = static_cast<int>(items.size());
   if (std::find(plan_.suites.begin(), plan_.suites.end(), "throughput") != plan_.suites.end()) {
@@ -857,12 +892,14 @@ int Run::Execute() {
     int sets = static_cast<int>(arches_.size()) + (tp.mixed_arch && arches_.size() > 1 ? 1 : 0);
     total += static_cast<int>(layers_.size()) * sets * per_arch_set;
   }
+  if (Wants("faults")) total += CountFaultScenarios(plan_.filter);
   sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, total);
   sink_->report().context = context_;
   sink_->report().started_at = UtcNow();
   (void)sink_->Write();
   RunCases(std::move(items));
   RunThroughput();
+  RunFaults();
   sink_->FinishProgress();
   Cleanup();
   int code = Report();
