@@ -118,6 +118,21 @@ bool PathExists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+std::vector<std::string> ProcessArgv(const std::string& pid) {
+  auto data = ReadFile("/proc/" + pid + "/cmdline", 1 << 20);
+  std::vector<std::string> argv;
+  if (!data.ok()) return argv;
+  size_t start = 0;
+  const std::string& s = *data;
+  while (start < s.size()) {
+    size_t end = s.find('\0', start);
+    if (end == std::string::npos) end = s.size();
+    argv.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
 // Depth-first removal under an open directory fd, refusing to descend into another device.
 static Status RemoveAt(int parent_fd, const std::string& name, dev_t dev,
                        const std::string& shown) {

@@ -30,6 +30,10 @@ Status RemoveTree(const std::string& path);
 
 bool PathExists(const std::string& path);
 
+// The argv of a running process (/proc/<pid>/cmdline split at NULs), or empty when it is gone,
+// a kernel thread, or unreadable.
+std::vector<std::string> ProcessArgv(const std::string& pid);
+
 // Lines of /proc/self/mountinfo whose mount point is `path` or below it.
 Result<std::vector<std::string>> MountsUnder(const std::string& path);
 

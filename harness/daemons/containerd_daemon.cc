@@ -150,22 +150,6 @@ Status RemoveSockets(const std::string& dir, int depth) {
   return first;
 }
 
-// argv of a running process, or empty when it is gone or unreadable.
-std::vector<std::string> ProcessArgv(const std::string& pid) {
-  auto data = ReadFile("/proc/" + pid + "/cmdline", 1 << 20);
-  std::vector<std::string> argv;
-  if (!data.ok()) return argv;
-  size_t start = 0;
-  const std::string& s = *data;
-  while (start < s.size()) {
-    size_t end = s.find('\0', start);
-    if (end == std::string::npos) end = s.size();
-    argv.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return argv;
-}
-
 // pid → parent pid of every process on the host.
 std::map<pid_t, pid_t> ParentMap() {
   std::map<pid_t, pid_t> parents;

@@ -51,18 +51,6 @@ bool StartsWithAny(std::string_view name, const std::vector<std::string>& prefix
   return false;
 }
 
-std::vector<std::string> SplitNul(const std::string& data) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < data.size()) {
-    size_t end = data.find('\0', start);
-    if (end == std::string::npos) end = data.size();
-    out.push_back(data.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& argv) {
   std::string s;
   for (const auto& a : argv) {
@@ -264,8 +252,7 @@ HostState TakeHostState(const HostStateScope& scope) {
     if (!IsPid(name)) continue;
     Seen seen;
     if (!ReadProcStat(name, &seen.stat)) continue;
-    auto cmdline = ReadFile("/proc/" + name + "/cmdline", 1 << 16);
-    if (cmdline.ok()) seen.argv = SplitNul(*cmdline);
+    seen.argv = ProcessArgv(name);
     all[static_cast<pid_t>(std::atoi(name.c_str()))] = std::move(seen);
   }
   auto descends_from_self = [&](pid_t pid) {
