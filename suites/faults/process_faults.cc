@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "harness/core/fs.h"
 #include "harness/core/reaper.h"
@@ -36,12 +38,19 @@ void DaemonizedGrandchild(ScenarioContext& ctx) {
   ctx.Expect(r->success() && !r->timed_out, "the shell did not exit 0: " + r->Describe());
   const pid_t grandchild = static_cast<pid_t>(std::atol(r->out.Text().c_str()));
   if (!ctx.Expect(grandchild > 1, "the shell printed no pid: '" + r->out.Text() + "'")) return;
-  // Only kill what is really the grandchild (a pid that is already gone could be reused).
-  auto cmdline = ReadFile("/proc/" + std::to_string(grandchild) + "/cmdline", 4096);
-  bool is_sleep = cmdline.ok() && cmdline->find("sleep") != std::string::npos;
+  // Only kill what is really the grandchild (a pid that is already gone could be reused). It
+  // may not have reached `sleep` yet: the shell forks it and it then execs, and in between
+  // (or during the exec) its command line is the shell's or empty.
+  std::vector<std::string> argv;
+  bool is_sleep = WaitUntil(
+      [&] {
+        argv = ProcessArgv(std::to_string(grandchild));
+        return argv == std::vector<std::string>{"sleep", "300"};
+      },
+      milliseconds(2000), milliseconds(5));
   if (!ctx.Expect(is_sleep, "pid " + std::to_string(grandchild) +
-                                " is not the sleeping "
-                                "grandchild")) {
+                                " is not the sleeping grandchild (argv: " + QuoteArgv(argv) +
+                                ")")) {
     return;
   }
   int rc = ::kill(grandchild, SIGKILL);
