@@ -1,16 +1,62 @@
 #!/usr/bin/env bash
-# Installs every dependency, builds, and runs the whole test suite: unit tests and the
-# integration tests that drive the real kernel and stack (ctest labels: unit, privileged,
-# emulated, bench). This is the README's test command and all that .ci/run calls.
-set -euo pipefail
+# Installs every dependency, then builds and tests polyarch four ways, each in its own build
+# tree (CMakePresets.json; README.md, "Sanitizers and fuzzing"):
+#   default  build/       the whole test suite: labels unit, privileged, emulated, bench
+#   asan     build-asan/  the whole test suite again, under AddressSanitizer and UBSan
+#   tsan     build-tsan/  the unit tests under ThreadSanitizer
+#   fuzz     build-fuzz/  every libFuzzer target for a bounded time (label fuzz)
+# This is the README's test command and all that .ci/run calls. Every stage runs even when
+# an earlier one failed (a preset's tests only when its build succeeded), so one run shows
+# every failure; the time each stage took is printed at the end. Exit 1 if any stage failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash ci/setup.sh
-cmake --preset default
-cmake --build --preset default
+summary=()
+failed=0
 
-# The documented host fixes (README, "What polyarch changes on a host"): without them crun
-# refuses a hybrid cgroup layout and its cases could only be skipped. In CI nothing is skipped.
-./build/polyarch doctor --fix
+# stage NAME COMMAND...: runs and times one step of the job.
+stage() {
+  local name=$1
+  shift
+  local start=$SECONDS rc=0
+  echo "=== ci: ${name}: $*"
+  "$@" || rc=$?
+  local took=$((SECONDS - start)) verdict=ok
+  if [[ $rc -ne 0 ]]; then
+    verdict="FAILED (exit $rc)"
+    failed=1
+  fi
+  summary+=("$(printf '%-14s %3dm%02ds  %s' "$name" $((took / 60)) $((took % 60)) "$verdict")")
+  return "$rc"
+}
 
-ctest --preset default
+# build_and_test PRESET: configure, build, then (only if that worked) ctest with the preset.
+build_and_test() {
+  local preset=$1
+  if stage "${preset} build" build "$preset"; then
+    stage "${preset} tests" ctest --preset "$preset"
+  fi
+}
+
+build() {
+  cmake --preset "$1" && cmake --build --preset "$1"
+}
+
+total_start=$SECONDS
+stage setup bash ci/setup.sh || exit 1
+
+if stage "default build" build default; then
+  # The documented host fixes (README, "What polyarch changes on a host"): without them crun
+  # refuses a hybrid cgroup layout and its cases could only be skipped. In CI nothing is
+  # skipped; the fix is host state, so it holds for the sanitizer builds too.
+  stage "doctor --fix" ./build/polyarch doctor --fix
+  stage "default tests" ctest --preset default
+fi
+build_and_test asan
+build_and_test tsan
+build_and_test fuzz
+
+echo
+echo "=== ci: summary (total $(((SECONDS - total_start) / 60))m$(((SECONDS - total_start) % 60))s)"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"
