@@ -231,7 +231,8 @@ void BM_CtrRunRm(benchmark::State& state) {
     return;
   }
   ShellLoop(state, "ctr --address " + g_world->containerd->address() + " -n " + g_world->ctd_ns +
-                       " run --rm --fifo-dir " + g_world->dir->path() + "/ctr-fifo " +
+                       " run --rm --fifo-dir " + g_world->dir->path() + "/ctr-fifo --runc-root " +
+                       g_world->dir->path() + "/ctr-runc " +
                        kImageRepository + ":all \"$1\" /probe exit 0");
 }
 
