@@ -280,9 +280,14 @@ void ContainerdKilled(ScenarioContext& ctx) {
   KillDuringLifecycle(ctx, shared, "containerd", pid);
   shared.reset();  // its FIFOs; nothing in containerd can be removed any more
 
-  std::optional<ProcessResult> death = (*daemon)->ExitResult();
+  // The workers can see the socket close before the kernel has finished tearing down a
+  // process with many threads: give the exit a moment to be collected.
+  std::optional<ProcessResult> death;
+  WaitUntil([&] { return (death = (*daemon)->ExitResult()).has_value(); }, milliseconds(5000),
+            milliseconds(20));
   ctx.Expect(death.has_value() && death->signal == SIGKILL,
-             "containerd is not dead by SIGKILL: " + (death ? death->Describe() : "still running"));
+             "containerd is not dead by SIGKILL: " +
+                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
   OtherLayerStillPasses(ctx);
 
   // What the dead daemon left: its shims and their containers, mounts, sockets.
@@ -342,9 +347,14 @@ void DockerdKilled(ScenarioContext& ctx) {
   KillDuringLifecycle(ctx, shared, "dockerd", pid);
   shared.reset();
 
-  std::optional<ProcessResult> death = (*daemon)->ExitResult();
+  // The workers can see the socket close before the kernel has finished tearing down a
+  // process with many threads: give the exit a moment to be collected.
+  std::optional<ProcessResult> death;
+  WaitUntil([&] { return (death = (*daemon)->ExitResult()).has_value(); }, milliseconds(5000),
+            milliseconds(20));
   ctx.Expect(death.has_value() && death->signal == SIGKILL,
-             "dockerd is not dead by SIGKILL: " + (death ? death->Describe() : "still running"));
+             "dockerd is not dead by SIGKILL: " +
+                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
   OtherLayerStillPasses(ctx);
 
   // dockerd's containers outlive it under containerd; its mounts and sockets stay behind.
