@@ -443,8 +443,11 @@ Status ClaimSocketPath(const std::string& socket_path) {
 Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
   std::unique_ptr<DaemonProcess> d(new DaemonProcess(std::move(spec)));
   const Spec& s = d->spec_;
-  nlohmann::json record = {
-      {"daemon", s.name}, {"dir", s.dir}, {"log", s.log_path}, {"argv", s.argv}};
+  nlohmann::json record = {{"daemon", s.name},
+                           {"dir", s.dir},
+                           {"log", s.log_path},
+                           {"argv", s.argv},
+                           {"created_host_dirs", s.created_host_dirs}};
   if (s.journal != nullptr) {
     PA_RETURN_IF_ERROR(s.journal->Add({"daemon", s.dir, record}));
   }
@@ -708,6 +711,7 @@ Result<std::unique_ptr<ContainerdDaemon>> ContainerdDaemon::Start(
   spec.dir = d->dir_;
   spec.log_path = d->dir_ + "/containerd.log";
   spec.argv = {*containerd, "--config", d->config_path_};
+  if (d->created_run_containerd_) spec.created_host_dirs = {kRunContainerd};
   spec.argv.insert(spec.argv.end(), options.extra_args.begin(), options.extra_args.end());
   const std::string pid_file = d->dir_ + "/containerd.pid";
   spec.pid_files = {pid_file};
@@ -809,6 +813,17 @@ Status RecoverDaemon(const nlohmann::json& record) {
   }
   keep(UnmountAllUnder(dir));
   keep(RemoveSockets(dir, 16));
+  // The fixed directories the daemon's start created, when nothing is left in them. Only these
+  // paths, whatever the record says: a journal is a file on disk.
+  if (record.contains("created_host_dirs") && record["created_host_dirs"].is_array()) {
+    for (const auto& d : record["created_host_dirs"]) {
+      if (!d.is_string()) continue;
+      const std::string path = d.get<std::string>();
+      if (path == kRunContainerd || path == "/run/docker/plugins" || path == "/run/docker") {
+        RemoveEmptyDirs(path);
+      }
+    }
+  }
   return first;
 }
 

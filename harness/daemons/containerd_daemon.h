@@ -60,6 +60,10 @@ class DaemonProcess {
     // Sockets left in `dir` itself and anywhere under these directories are removed after
     // the daemon stopped (the data root is not walked: it can be large).
     std::vector<std::string> socket_trees;
+    // Directories outside `dir` that this start found missing and the daemon will create at
+    // fixed paths (/run/containerd, /run/docker): journaled with the daemon, so that
+    // RecoverDaemon can remove them, when empty, after a polyarch that could not stop it.
+    std::vector<std::string> created_host_dirs;
     Journal* journal = nullptr;  // optional; records the daemon before it starts
   };
 

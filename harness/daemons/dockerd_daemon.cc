@@ -156,6 +156,8 @@ Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions
   spec.dir = d->dir_;
   spec.log_path = d->dir_ + "/dockerd.log";
   spec.argv = DockerdArgs(*dockerd, d->dir_, containerd_address, options);
+  if (d->created_plugins_dir_) spec.created_host_dirs.push_back(kPluginExecRoot);
+  if (d->created_run_docker_) spec.created_host_dirs.push_back(kRunDocker);
   spec.pid_files = {d->dir_ + "/dockerd.pid"};
   spec.socket_trees = {d->exec_root_};
   spec.journal = options.journal;

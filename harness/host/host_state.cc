@@ -373,6 +373,10 @@ HostState TakeHostState(const HostStateScope& scope) {
     for (const auto& dir : scope.name_dirs) FindNamed(dir, 3, scope.tokens, &s.paths);
   }
   std::sort(s.paths.begin(), s.paths.end());
+  for (const auto& dir : scope.fixed_dirs) {
+    if (PathExists(dir)) s.fixed_dirs.push_back(dir);
+  }
+  std::sort(s.fixed_dirs.begin(), s.fixed_dirs.end());
   return s;
 }
 
@@ -389,6 +393,7 @@ nlohmann::json DiffHostState(const HostState& before, const HostState& after) {
   DiffLists(before.cgroups, after.cgroups, string_key, string_json, "cgroups", &diff);
   DiffLists(before.sockets, after.sockets, string_key, string_json, "sockets", &diff);
   DiffLists(before.paths, after.paths, string_key, string_json, "paths", &diff);
+  DiffLists(before.fixed_dirs, after.fixed_dirs, string_key, string_json, "fixed_dirs", &diff);
 
   json added = json::array(), removed = json::array(), changed = json::array();
   for (const auto& [name, text] : after.binfmt) {
@@ -416,7 +421,8 @@ nlohmann::json HostStateCounts(const HostState& state) {
   return {{"processes", state.processes.size()}, {"zombies", state.zombies.size()},
           {"mounts", state.mounts.size()},       {"cgroups", state.cgroups.size()},
           {"binfmt", state.binfmt.size()},       {"sockets", state.sockets.size()},
-          {"paths", state.paths.size()}};
+          {"paths", state.paths.size()},
+          {"fixed_dirs", state.fixed_dirs.size()}};
 }
 
 }  // namespace polyarch

@@ -15,6 +15,8 @@
 //   - binfmt_misc entries (name + status text) whose name starts with a token or is watched;
 //   - unix sockets under the scope's directories, and under /run/containerd/s and /run/docker
 //     when no process outside the scope listens on them (a stale socket is anyone's leak);
+//   - which of the directories the stack creates at fixed paths (/run/containerd and its s/ and
+//     runc/, /run/docker and its plugins/) exist: one created and left behind is a leak;
 //   - files and directories under /run/containerd and /run/docker (the paths containerd, its
 //     shims, runc and dockerd fix outside any run directory) whose name starts with a token.
 #ifndef POLYARCH_HARNESS_HOST_HOST_STATE_H_
@@ -39,6 +41,10 @@ struct HostStateScope {
   std::vector<std::string> binfmt_names;  // entries watched whatever their name
   std::vector<std::string> socket_dirs = {"/run/containerd/s", "/run/docker"};
   std::vector<std::string> name_dirs = {"/run/containerd", "/run/docker"};
+  // Directories the stack creates at fixed paths when missing: whether each exists.
+  std::vector<std::string> fixed_dirs = {"/run/containerd", "/run/containerd/s",
+                                         "/run/containerd/runc", "/run/docker",
+                                         "/run/docker/plugins"};
   std::vector<std::string> mount_roots = {"/run/containerd",          "/run/docker",
                                           "/var/lib/containerd",      "/var/lib/docker",
                                           "/proc/sys/fs/binfmt_misc", "/sys/fs/cgroup"};
@@ -62,6 +68,7 @@ struct HostState {
   std::map<std::string, std::string> binfmt;  // entry name -> status text
   std::vector<std::string> sockets;           // paths, sorted
   std::vector<std::string> paths;             // named with a token under name_dirs, sorted
+  std::vector<std::string> fixed_dirs;        // those of scope.fixed_dirs that exist, sorted
 };
 
 HostState TakeHostState(const HostStateScope& scope);

@@ -38,6 +38,7 @@ TEST(HostStateTest, EachCategoryReportsWhatWasAddedAndRemoved) {
   after.cgroups.clear();
   after.sockets.push_back("/tmp/f1/docker.sock");
   after.paths.push_back("/run/containerd/runc/polyarch-pa1-f1");
+  after.fixed_dirs.push_back("/run/docker");
 
   json d = DiffHostState(before, after);
   ASSERT_TRUE(d.contains("processes")) << d.dump(2);
@@ -53,6 +54,7 @@ TEST(HostStateTest, EachCategoryReportsWhatWasAddedAndRemoved) {
   EXPECT_EQ(d["cgroups"]["removed"], json::array({"/sys/fs/cgroup/memory/pa1-f1-c0"}));
   EXPECT_EQ(d["sockets"]["added"], json::array({"/tmp/f1/docker.sock"}));
   EXPECT_EQ(d["paths"]["added"], json::array({"/run/containerd/runc/polyarch-pa1-f1"}));
+  EXPECT_EQ(d["fixed_dirs"]["added"], json::array({"/run/docker"}));
   EXPECT_FALSE(d.contains("binfmt"));
 }
 
