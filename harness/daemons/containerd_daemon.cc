@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/core/fs.h"
+#include "images/digest.h"
 #include "harness/core/log.h"
 #include "harness/daemons/unix_http.h"
 
@@ -227,6 +228,15 @@ std::string BundleSocket(const std::string& bundle) {
   return address;
 }
 
+}  // namespace
+
+std::string ShimSocketPath(const std::string& address, const std::string& ns,
+                           const std::string& id) {
+  return std::string(kRunContainerd) + "/s/" + Sha256Hex(address + "/" + ns + "/" + id);
+}
+
+namespace {
+
 std::string ShimSocket(pid_t shim) {
   char cwd[4096] = {};
   std::string link = "/proc/" + std::to_string(shim) + "/cwd";
@@ -317,7 +327,13 @@ Status KillOrphanShims(const std::string& address) {
     std::string base = argv[0].substr(argv[0].rfind('/') + 1);
     if (!StartsWith(base, "containerd-shim") || ArgAfter(argv, "-address") != address) continue;
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    shims.push_back({pid, ArgAfter(argv, "-namespace"), ArgAfter(argv, "-id"), ShimSocket(pid)});
+    OrphanShim shim{pid, ArgAfter(argv, "-namespace"), ArgAfter(argv, "-id"), ShimSocket(pid)};
+    // A shim cut off in the middle of a delete works in a bundle containerd already removed:
+    // its socket is then known only by containerd's naming rule.
+    if (shim.socket.empty() && !shim.ns.empty() && !shim.id.empty()) {
+      shim.socket = ShimSocketPath(address, shim.ns, shim.id);
+    }
+    shims.push_back(std::move(shim));
   }
   ::closedir(d);
   if (shims.empty()) return Status::Ok();

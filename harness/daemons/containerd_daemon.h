@@ -182,6 +182,11 @@ std::string ContainerdConfig(const std::string& dir, const std::string& log_leve
 // NotFound when the output has no server part.
 Result<std::string> ParseCtrServerVersion(std::string_view ctr_output);
 
+// The socket containerd's shim v2 serves for container `id` of namespace `ns` under the daemon
+// at `address`: containerd's own rule, /run/containerd/s/<sha256 of "address/ns/id">.
+std::string ShimSocketPath(const std::string& address, const std::string& ns,
+                           const std::string& id);
+
 // Recovery after polyarch was killed: from one of its journal "daemon" records, stops the
 // recorded process if it is still that daemon (its command line names the record's dir),
 // removes the containers of shims still serving a containerd socket under the dir and the

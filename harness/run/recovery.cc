@@ -20,7 +20,6 @@
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/unix_http.h"
-#include "images/digest.h"
 
 namespace polyarch {
 namespace {
@@ -137,8 +136,7 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
       // socket nobody answers on goes.
       for (const auto& address : containerd_addresses) {
         std::string socket =
-            "/run/containerd/s/" +
-            Sha256Hex(address + "/" + r.data.value("namespace", "") + "/" + r.data.value("id", ""));
+            ShimSocketPath(address, r.data.value("namespace", ""), r.data.value("id", ""));
         if (!PathExists(socket) ||
             CheckUnixSocketAccepts(socket, std::chrono::milliseconds(200)).ok()) {
           continue;
