@@ -28,5 +28,14 @@ status=0
 if [[ $status -ne 0 ]]; then
   echo "run_fuzzer: $(basename "$fuzzer") failed (exit $status); inputs kept in $artifacts:" >&2
   ls -l "$artifacts" >&2 || true
+  # CI keeps only the log: small inputs are printed so a finding can be replayed anywhere
+  # (base64 -d > input; FUZZER input).
+  for f in "$artifacts"/*; do
+    if [[ -f $f && $(stat -c %s "$f") -le 16384 ]]; then
+      echo "run_fuzzer: $(basename "$f") as base64:" >&2
+      base64 -w 0 "$f" >&2
+      echo >&2
+    fi
+  done
 fi
 exit "$status"

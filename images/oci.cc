@@ -1,5 +1,6 @@
 #include "images/oci.h"
 
+#include "harness/core/json_int.h"
 #include "images/digest.h"
 
 namespace polyarch {
@@ -100,7 +101,7 @@ Status ValidateDescriptor(const json& j, const std::string& where) {
   if (!j.contains("digest") || !IsDigest(j["digest"])) {
     return Missing(where, "digest", "is required and must be sha256:<64 hex>");
   }
-  if (!j.contains("size") || !j["size"].is_number_integer() || j["size"].get<int64_t>() < 0) {
+  if (!j.contains("size") || JsonInteger<int64_t>(j["size"]).value_or(-1) < 0) {
     return Missing(where, "size", "is required and must be a non-negative integer");
   }
   if (j.contains("platform")) {

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "harness/core/fs.h"
+#include "harness/core/json_int.h"
 #include "harness/report/stats.h"
 #include "harness/report/text.h"
 
@@ -129,11 +130,11 @@ Result<Groups> ReadThroughput(const RunReport& report, const std::string& name,
         if (required) return bad(f, "is missing");
         return fallback;
       }
-      if (!it->is_number_integer() || it->get<int64_t>() < min ||
-          it->get<int64_t>() > 1'000'000'000) {
+      std::optional<int> v = JsonInteger<int>(*it);
+      if (!v || *v < min || *v > 1'000'000'000) {
         return bad(f, "is not an integer >= " + std::to_string(min));
       }
-      return static_cast<int>(it->get<int64_t>());
+      return *v;
     };
     PA_ASSIGN_OR_RETURN(int concurrency, int_field("concurrency", 1, 0, true));
     PA_ASSIGN_OR_RETURN(int trial_index, int_field("trial", 0, 0, false));
@@ -162,7 +163,7 @@ Result<Groups> ReadThroughput(const RunReport& report, const std::string& name,
       std::string field = "latency." + std::string(info.op);
       Distribution d;
       if (!DistributionFromJson(*dist, &d)) {
-        return bad(field, "is not a distribution (an object with a numeric count)");
+        return bad(field, "is not a distribution (an object with an integer count >= 0)");
       }
       if (d.count <= 0) continue;  // nothing was timed (e.g. every cycle failed)
       auto stat = dist->find(std::string(info.stat));

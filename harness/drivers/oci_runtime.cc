@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "harness/core/fs.h"
+#include "harness/core/json_int.h"
 #include "harness/core/oci_spec.h"
 #include "harness/core/reaper.h"
 #include "harness/core/subprocess.h"
@@ -54,10 +55,9 @@ Result<OciState> ParseOciState(std::string_view text) {
   }
   auto pid = j.find("pid");
   if (pid != j.end()) {
-    if (!pid->is_number_integer() || pid->get<int64_t>() < 0 || pid->get<int64_t>() > (1 << 30)) {
-      return InvalidArgument("state 'pid' is not a process id");
-    }
-    s.pid = static_cast<int>(pid->get<int64_t>());
+    std::optional<int> v = JsonInteger<int>(*pid);
+    if (!v || *v < 0 || *v > (1 << 30)) return InvalidArgument("state 'pid' is not a process id");
+    s.pid = *v;
   }
   return s;
 }

@@ -1,6 +1,6 @@
 #include "harness/report/result.h"
 
-#include <limits>
+#include "harness/core/json_int.h"
 
 namespace polyarch {
 
@@ -96,22 +96,14 @@ bool OptionalBool(const json& j, const char* key, bool* out, const std::string& 
   return true;
 }
 
-// Integers only: get<int64_t>() of a float out of range is undefined behaviour.
 template <typename Int>
 bool OptionalInt(const json& j, const char* key, Int* out, const std::string& where,
                  std::string* error) {
   auto it = j.find(key);
   if (it == j.end()) return true;
-  const bool in_range =
-      it->is_number_unsigned()
-          ? it->template get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<Int>::max())
-          : it->is_number_integer() &&
-                it->template get<int64_t>() >= std::numeric_limits<Int>::min() &&
-                it->template get<int64_t>() <= std::numeric_limits<Int>::max();
-  if (!in_range) {
-    return Fail(error, where + ": field '" + key + "' is not an integer in range");
-  }
-  *out = static_cast<Int>(it->template get<int64_t>());
+  std::optional<Int> v = JsonInteger<Int>(*it);
+  if (!v) return Fail(error, where + ": field '" + key + "' is not an integer in range");
+  *out = *v;
   return true;
 }
 

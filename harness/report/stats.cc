@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "harness/core/json_int.h"
+
 namespace polyarch {
 
 double Percentile(const std::vector<double>& sorted, double p) {
@@ -45,12 +47,14 @@ nlohmann::json DistributionJson(const Distribution& d) {
 
 bool DistributionFromJson(const nlohmann::json& j, Distribution* out) {
   *out = Distribution{};
-  if (!j.is_object() || !j.contains("count") || !j["count"].is_number()) return false;
+  if (!j.is_object() || !j.contains("count")) return false;
+  std::optional<int64_t> count = JsonInteger<int64_t>(j["count"]);
+  if (!count || *count < 0) return false;
   auto num = [&](const char* key, double* v) {
     auto it = j.find(key);
     if (it != j.end() && it->is_number()) *v = it->get<double>();
   };
-  out->count = j["count"].get<int64_t>();
+  out->count = *count;
   num("min", &out->min);
   num("p50", &out->p50);
   num("p90", &out->p90);

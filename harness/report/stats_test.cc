@@ -84,5 +84,17 @@ TEST(StatsTest, JsonRoundTrips) {
   EXPECT_DOUBLE_EQ(back.max, 3);
 }
 
+TEST(StatsTest, JsonCountMustBeANonNegativeInteger) {
+  Distribution back;
+  // A float count out of int64's range once reached get<int64_t>(): undefined behaviour.
+  EXPECT_FALSE(DistributionFromJson({{"count", 1.18447e25}}, &back));
+  EXPECT_FALSE(DistributionFromJson({{"count", 2.0}}, &back));
+  EXPECT_FALSE(DistributionFromJson({{"count", 18446744073709551615ULL}}, &back));
+  EXPECT_FALSE(DistributionFromJson({{"count", -1}}, &back));
+  EXPECT_FALSE(DistributionFromJson({{"count", "2"}}, &back));
+  ASSERT_TRUE(DistributionFromJson({{"count", 0}}, &back));
+  EXPECT_EQ(back.count, 0);
+}
+
 }  // namespace
 }  // namespace polyarch

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "harness/core/fs.h"
+#include "harness/core/json_int.h"
 #include "harness/core/log.h"
 
 namespace polyarch {
@@ -219,9 +220,7 @@ StateResult DockerDriver::State(const std::string& id) {
   }
   std::string status = StringAt(*state, "Status");
   r.state = ParseDockerState(status);
-  if (state->contains("Pid") && (*state)["Pid"].is_number_integer()) {
-    r.pid = (*state)["Pid"].get<int>();
-  }
+  if (state->contains("Pid")) r.pid = JsonInteger<int>((*state)["Pid"]).value_or(r.pid);
   if (r.state == ContainerState::kUnknown) {
     r.status = Internal(r.operation + ": unknown State.Status '" + status + "'");
   }
@@ -283,8 +282,10 @@ ExecResult DockerDriver::Exec(const std::string& id, const std::vector<std::stri
     if (!inspected || !inspected->ok()) return done();
     json j = ParseObject(inspected->body);
     bool running = j.is_object() && j.value("Running", false);
-    if (!running && j.is_object() && j.contains("ExitCode") && j["ExitCode"].is_number_integer()) {
-      int code = j["ExitCode"].get<int>();
+    std::optional<int> exit_code =
+        j.is_object() && j.contains("ExitCode") ? JsonInteger<int>(j["ExitCode"]) : std::nullopt;
+    if (!running && exit_code) {
+      int code = *exit_code;
       // dockerd turns a runtime that could not start the process into exit 126 (or 127) and
       // writes the runtime's error on stdout: the process never ran, so no exit code.
       if ((code == 126 || code == 127) && r.out.rfind(kOciExecFailed, 0) == 0) {
@@ -327,13 +328,15 @@ WaitResult DockerDriver::Wait(const std::string& id, milliseconds timeout) {
     return r;
   }
   json j = ParseObject(res->body);
-  if (!j.is_object() || !j.contains("StatusCode") || !j["StatusCode"].is_number_integer()) {
+  std::optional<int> status_code =
+      j.is_object() && j.contains("StatusCode") ? JsonInteger<int>(j["StatusCode"]) : std::nullopt;
+  if (!status_code) {
     r.status = Internal(r.operation + ": the answer has no StatusCode");
     r.output = Bounded(res->body);
     return r;
   }
   r.exited = true;
-  r.exit_code = j["StatusCode"].get<int>();
+  r.exit_code = *status_code;
   if (j.contains("Error") && j["Error"].is_object()) {
     std::string message = StringAt(j["Error"], "Message");
     if (!message.empty()) r.status = Internal(r.operation + ": " + message);
