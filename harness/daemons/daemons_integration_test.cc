@@ -21,6 +21,7 @@
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
 #include "harness/daemons/unix_http.h"
+#include "processes.h"
 
 namespace polyarch {
 namespace {
@@ -61,22 +62,6 @@ std::vector<std::string> SocketsUnder(const std::string& dir) {
   std::vector<std::string> out;
   SocketsUnder(dir, &out);
   return out;
-}
-
-// PIDs of processes whose command line mentions `needle` (our run directory).
-std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
-  std::vector<pid_t> pids;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return pids;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    auto cmdline = ReadFile(std::string("/proc/") + e->d_name + "/cmdline", 1 << 20);
-    if (cmdline.ok() && cmdline->find(needle) != std::string::npos) {
-      pids.push_back(std::atoi(e->d_name));
-    }
-  }
-  ::closedir(d);
-  return pids;
 }
 
 // TCP and UDP sockets (any state, IPv4 and IPv6) held open by `pid`.

@@ -20,6 +20,7 @@
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "images/builder.h"
+#include "processes.h"
 
 namespace polyarch {
 namespace {
@@ -28,33 +29,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string ProbeDir() {
-#ifdef POLYARCH_PROBE_DIR
-  return POLYARCH_PROBE_DIR;
-#else
-  // <build>/tests/polyarch_integration_tests -> <build>/probe
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string exe(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  return exe.substr(0, exe.rfind('/')) + "/../probe";
-#endif
-}
-
-// PIDs of processes whose command line mentions `needle` (our temporary directory).
-std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
-  std::vector<pid_t> pids;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return pids;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    auto cmdline = ReadFile(std::string("/proc/") + e->d_name + "/cmdline", 1 << 20);
-    if (cmdline.ok() && cmdline->find(needle) != std::string::npos) {
-      pids.push_back(std::atoi(e->d_name));
-    }
-  }
-  ::closedir(d);
-  return pids;
-}
 
 const ArchInfo* Arch(std::string_view name) { return *LookupArch(name); }
 
@@ -71,8 +45,8 @@ class ContainerdIntegrationTest : public ::testing::Test {
         return;
       }
     }
-    if (!PathExists(ProbeDir() + "/s390x/probe")) {
-      skip_ = "the probes are not built under " + ProbeDir();
+    if (!PathExists(std::string(POLYARCH_PROBE_DIR) + "/s390x/probe")) {
+      skip_ = "the probes are not built under " + std::string(POLYARCH_PROBE_DIR);
       return;
     }
     auto d = TempDir::Create("polyarch-ctd-itest-");
@@ -86,7 +60,7 @@ class ContainerdIntegrationTest : public ::testing::Test {
     ImageBuildOptions io;
     io.arches = {Arch("amd64"), Arch("s390x")};
     io.out_dir = dir_->path() + "/images";
-    io.probe_dir = ProbeDir();
+    io.probe_dir = std::string(POLYARCH_PROBE_DIR);
     auto images = BuildImages(io);
     ASSERT_TRUE(images.ok()) << images.status().ToString();
     images_ = new ImageSet(std::move(*images));

@@ -18,6 +18,7 @@
 #include "harness/daemons/dockerd_daemon.h"
 #include "harness/drivers/docker/docker_layer.h"
 #include "harness/drivers/docker/engine_client.h"
+#include "processes.h"
 #include "stack_fixture.h"
 
 namespace polyarch {
@@ -28,23 +29,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr milliseconds kWait = seconds(20);
-
-// PIDs of processes whose command line mentions `needle` (the run directory: daemons and
-// the shims serving them all name it).
-std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
-  std::vector<pid_t> pids;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return pids;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    auto cmdline = ReadFile(std::string("/proc/") + e->d_name + "/cmdline", 1 << 20);
-    if (cmdline.ok() && cmdline->find(needle) != std::string::npos) {
-      pids.push_back(std::atoi(e->d_name));
-    }
-  }
-  ::closedir(d);
-  return pids;
-}
 
 std::vector<std::string> BinfmtEntriesStartingWith(const std::string& prefix) {
   std::vector<std::string> out;
