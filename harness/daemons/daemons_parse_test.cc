@@ -1,0 +1,80 @@
+// The daemons' pure helpers: version parsing and the configuration they are started with.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness/daemons/containerd_daemon.h"
+#include "harness/daemons/dockerd_daemon.h"
+
+namespace polyarch {
+namespace {
+
+TEST(DaemonsParseTest, CtrServerVersionComesFromTheServerSection) {
+  auto v = ParseCtrServerVersion(
+      "Client:\n  Version:  9.9.9\n  Revision: x\n  Go version: go1.19.8\n\n"
+      "Server:\n  Version:  1.6.20~ds1\n  Revision: 1.6.20~ds1-1+deb12u3\n  UUID: abc\n");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, "1.6.20~ds1");
+  auto none = ParseCtrServerVersion("Client:\n  Version:  1.6.20~ds1\n");
+  EXPECT_EQ(none.status().code(), Code::kNotFound);
+}
+
+TEST(DaemonsParseTest, DockerVersionIsParsedWithoutThrowing) {
+  auto v = ParseDockerVersion(
+      R"({"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12","Os":"linux"})");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->version, "20.10.24+dfsg1");
+  EXPECT_EQ(v->api_version, "1.41");
+  EXPECT_EQ(v->min_api_version, "1.12");
+  for (const char* bad : {"", "not json", "[1,2]", R"({"Version":1,"ApiVersion":"1.41"})",
+                          R"({"Version":"20.10"})", R"({"Version":"x","ApiVersion":null})"}) {
+    auto r = ParseDockerVersion(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(DaemonsParseTest, ApiVersionsCompareNumerically) {
+  EXPECT_TRUE(ApiVersionAtLeast("1.41", "1.41"));
+  EXPECT_TRUE(ApiVersionAtLeast("1.100", "1.41"));
+  EXPECT_TRUE(ApiVersionAtLeast("2.0", "1.41"));
+  EXPECT_FALSE(ApiVersionAtLeast("1.40", "1.41"));
+  EXPECT_FALSE(ApiVersionAtLeast("1.9", "1.41"));
+  EXPECT_FALSE(ApiVersionAtLeast("", "1.41"));
+}
+
+TEST(DaemonsParseTest, ContainerdConfigKeepsEverythingUnderTheRunDir) {
+  std::string c = ContainerdConfig("/r/containerd", "info", "");
+  EXPECT_NE(c.find("version = 2\n"), std::string::npos);
+  EXPECT_NE(c.find("root = \"/r/containerd/root\""), std::string::npos);
+  EXPECT_NE(c.find("state = \"/r/containerd/state\""), std::string::npos);
+  EXPECT_NE(c.find("address = \"/r/containerd/containerd.sock\""), std::string::npos);
+  EXPECT_NE(c.find("address = \"/r/containerd/containerd.sock.ttrpc\""), std::string::npos);
+  EXPECT_NE(c.find("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]"), std::string::npos);
+  EXPECT_NE(c.find("path = \"/r/containerd/opt\""), std::string::npos);
+  EXPECT_EQ(c.find("/var/lib"), std::string::npos);
+  EXPECT_NE(c.find("tcp_address = \"\""), std::string::npos);
+  for (const char* tcp : {"127.0.0.1", "0.0.0.0", "localhost", "[::]"}) {
+    EXPECT_EQ(c.find(tcp), std::string::npos) << tcp;
+  }
+}
+
+TEST(DaemonsParseTest, DockerdArgsTurnNetworkingOffAndListenOnlyOnTheRunDirSocket) {
+  DockerdOptions o;
+  std::vector<std::string> a = DockerdArgs("/usr/sbin/dockerd", "/r/dockerd", "/r/c.sock", o);
+  std::string joined;
+  for (const auto& s : a) joined += s + " ";
+  for (const char* want :
+       {"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+        "--ip-forward=false", "--userland-proxy=false", "--config-file /r/dockerd/daemon.json",
+        "--data-root /r/dockerd/data", "--exec-root /r/dockerd/exec",
+        "--pidfile /r/dockerd/dockerd.pid", "--host unix:///r/dockerd/docker.sock",
+        "--containerd /r/c.sock", "--storage-driver overlay2"}) {
+    EXPECT_NE(joined.find(want), std::string::npos) << want << " missing from " << joined;
+  }
+  EXPECT_EQ(joined.find("tcp://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace polyarch
