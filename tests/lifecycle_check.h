@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -17,6 +19,20 @@ namespace polyarch::testing {
 
 inline std::string Explain(const StepResult& r) {
   return r.operation + ": " + r.status.ToString() + "\n" + r.output.Text();
+}
+
+// The state `d` reports for `id` once it is `want`, or after a second of asking. A runtime may
+// return from pause while the freezer is still FREEZING (crun 1.8 on cgroup v1 does), so the
+// state is allowed to settle, as the lifecycle suite allows it.
+inline ContainerState SettledState(Driver& d, const std::string& id, ContainerState want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (;;) {
+    StateResult s = d.State(id);
+    if ((s.ok() && s.state == want) || std::chrono::steady_clock::now() >= deadline) {
+      return s.state;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 // create → created → start → running (pid alive) → pause → paused → resume → running →
@@ -43,10 +59,10 @@ inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::stri
 
   StepResult p = d.Pause(id);
   ASSERT_TRUE(p.ok()) << Explain(p);
-  EXPECT_EQ(d.State(id).state, ContainerState::kPaused);
+  EXPECT_EQ(SettledState(d, id, ContainerState::kPaused), ContainerState::kPaused);
   StepResult r = d.Resume(id);
   ASSERT_TRUE(r.ok()) << Explain(r);
-  EXPECT_EQ(d.State(id).state, ContainerState::kRunning);
+  EXPECT_EQ(SettledState(d, id, ContainerState::kRunning), ContainerState::kRunning);
 
   ExecResult e = d.Exec(id, {"/probe", "echo-args", "hi", "there"}, std::chrono::seconds(60));
   ASSERT_TRUE(e.ok()) << Explain(e);
