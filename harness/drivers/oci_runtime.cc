@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <thread>
 
 #include "harness/core/fs.h"
 #include "harness/core/json_int.h"
@@ -275,8 +277,33 @@ class OciRuntimeDriver : public Driver {
     }
     StepResult r =
         force ? Simple("delete", {"delete", "--force", id}) : Simple("delete", {"delete", id});
+    if (!r.ok() && !force && init.pid > 0 && ReapedOrGone(id, init.pid)) {
+      // The init has exited and been reaped, yet the runtime may still count the container
+      // as running for a moment (seen rarely with crun on emulated arches): let its view
+      // settle for up to a second, then ask once more. A container that really runs still
+      // fails.
+      const auto deadline = Clock::now() + std::chrono::seconds(1);
+      while (Clock::now() < deadline) {
+        StateResult st = State(id);
+        if (st.ok() && st.state == ContainerState::kStopped) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      StepResult again = Simple("delete", {"delete", id});
+      again.duration_ns += r.duration_ns;
+      r = std::move(again);
+    }
     if (r.ok()) Forget(id);
     return r;
+  }
+
+  // Whether the init of `id` was reaped by polyarch or no longer exists.
+  bool ReapedOrGone(const std::string& id, pid_t pid) {
+    {
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      auto it = layer_->inits_.find(id);
+      if (it != layer_->inits_.end() && it->second.reaped) return true;
+    }
+    return ::kill(pid, 0) != 0 && errno == ESRCH;
   }
 
   ListResult List() override {
