@@ -30,12 +30,42 @@ stage() {
   return "$rc"
 }
 
+# tests PRESET BUILD_DIR: ctest with the preset; when it fails, the build tree is remembered so
+# the end of the log names every failed test and why (CI may keep only the log's tail).
+failed_trees=()
+tests() {
+  stage "$1 tests" ctest --preset "$1" || failed_trees+=("$2")
+}
+
 # build_and_test PRESET: configure, build, then (only if that worked) ctest with the preset.
 build_and_test() {
   local preset=$1
   if stage "${preset} build" build "$preset"; then
-    stage "${preset} tests" ctest --preset "$preset"
+    tests "$preset" "build-${preset}"
   fi
+}
+
+# digest BUILD_DIR: each failed test of the tree's last ctest run, with the lines of its output
+# that say why (a gtest failure or polyarch's "not passing" list and the lines after it,
+# sanitizer reports, errors), at most 16 per test. A test with none was most likely stopped
+# by its timeout.
+digest() {
+  awk -v tree="$1" '
+    /^[0-9]+\/[0-9]+ Test: / { name = $0; sub(/^[0-9]+\/[0-9]+ Test: /, "", name); n = 0; out = 0; next }
+    /^Output:$/ { out = 1; follow = 0; next }
+    /^<end of output>$/ { out = 0; next }
+    out && /: Failure$/ { follow = 4 }
+    out && /^not passing \(/ { follow = 9 }
+    out && (follow-- > 0 || /FAILED|[Ee]rror|Sanitizer|SKIPPED|[Tt]imeout/) {
+      if (n < 16) why[n++] = substr($0, 1, 200)
+      next
+    }
+    /^Test time = / { took = $4 " s" }
+    /^Test Failed\.$/ {
+      printf "  %s: %s (%s)\n", tree, name, took
+      for (i = 0; i < n; i++) printf "      %s\n", why[i]
+    }
+  ' "$1/Testing/Temporary/LastTest.log" 2>/dev/null
 }
 
 build() {
@@ -50,7 +80,7 @@ if stage "default build" build default; then
   # refuses a hybrid cgroup layout and its cases could only be skipped. In CI nothing is
   # skipped; the fix is host state, so it holds for the sanitizer builds too.
   stage "doctor --fix" ./build/polyarch doctor --fix
-  stage "default tests" ctest --preset default
+  tests default build
 fi
 build_and_test asan
 build_and_test tsan
@@ -59,4 +89,8 @@ build_and_test fuzz
 echo
 echo "=== ci: summary (total $(((SECONDS - total_start) / 60))m$(((SECONDS - total_start) % 60))s)"
 printf '  %s\n' "${summary[@]}"
+if [[ ${#failed_trees[@]} -gt 0 ]]; then
+  echo "=== ci: failed tests"
+  for tree in "${failed_trees[@]}"; do digest "$tree"; done
+fi
 exit "$failed"
