@@ -142,6 +142,15 @@ bool CaseContext::Refused(const StepResult& r, std::string_view what) {
   return false;
 }
 
+const std::vector<std::string> kProbeSleeper = {"/probe", "sleep", "600"};
+
+void AddCase(std::vector<CaseDef>& v, std::string name, std::string spec_ref,
+             std::vector<Need> needs, std::function<void(CaseContext&)> body, bool serial,
+             bool emulated_only) {
+  v.push_back({std::move(name), std::move(spec_ref), std::move(needs), std::move(body), serial,
+               emulated_only});
+}
+
 bool Applies(const CaseDef& c, const ArchInfo& arch, bool has_busybox) {
   if (c.emulated_only && (!arch.has_binfmt() || &arch == HostArch())) return false;
   for (Need n : c.needs) {

@@ -105,6 +105,14 @@ struct CaseDef {
   bool emulated_only = false;  // meaningless for the host's own arch: not planned there
 };
 
+// Appends a case to a suite's list.
+void AddCase(std::vector<CaseDef>& v, std::string name, std::string spec_ref,
+             std::vector<Need> needs, std::function<void(CaseContext&)> body, bool serial = false,
+             bool emulated_only = false);
+
+// The probe sleeping long enough to outlive any case: a container that runs until stopped.
+extern const std::vector<std::string> kProbeSleeper;
+
 // Whether the case means anything for this arch (an emulator to observe, busybox to run).
 // A case that does not apply is not planned at all, rather than skipped: a skip says the host
 // lacks something.

@@ -12,6 +12,7 @@
 
 #include "harness/core/fs.h"
 #include "harness/core/json_int.h"
+#include "harness/core/strings.h"
 #include "harness/report/stats.h"
 #include "harness/report/text.h"
 
@@ -55,12 +56,6 @@ std::string Printf(const char* format, ...) {
   va_end(ap);
   if (n < 0) return "";
   return std::string(buf, std::min(static_cast<size_t>(n), sizeof buf - 1));
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 std::string Percent(double fraction) { return Printf("%g%%", fraction * 100); }

@@ -20,9 +20,10 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/core/fs.h"
-#include "images/digest.h"
 #include "harness/core/log.h"
+#include "harness/core/timing.h"
 #include "harness/daemons/unix_http.h"
+#include "images/digest.h"
 
 extern char** environ;
 
@@ -49,11 +50,6 @@ std::string_view TrimSpace(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-milliseconds Remaining(Clock::time_point deadline, milliseconds floor, milliseconds cap) {
-  auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-  return std::clamp(left, floor, cap);
 }
 
 std::string FormatMs(milliseconds ms) {

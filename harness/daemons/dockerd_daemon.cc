@@ -12,6 +12,7 @@
 
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
+#include "harness/core/timing.h"
 #include "harness/daemons/unix_http.h"
 
 namespace polyarch {
@@ -23,11 +24,6 @@ using std::chrono::milliseconds;
 // Fixed by dockerd 20.10 (daemon/daemon_linux.go: getPluginExecRoot), not by --exec-root.
 constexpr char kRunDocker[] = "/run/docker";
 constexpr char kPluginExecRoot[] = "/run/docker/plugins";
-
-milliseconds Remaining(Clock::time_point deadline, milliseconds floor, milliseconds cap) {
-  auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-  return std::clamp(left, floor, cap);
-}
 
 std::string Snippet(std::string_view s) {
   std::string out(s.substr(0, 120));

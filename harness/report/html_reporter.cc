@@ -330,10 +330,6 @@ const json* Section(const RunReport& r, const char* name) {
   return &*it;
 }
 
-void AddUnique(std::vector<std::string>* v, const std::string& s) {
-  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
-}
-
 // ---- page parts ------------------------------------------------------------------------
 
 constexpr const char* kStyle = R"css(

@@ -3,13 +3,10 @@
 #include <algorithm>
 
 namespace polyarch {
-namespace {
 
 void AddUnique(std::vector<std::string>* v, const std::string& s) {
   if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
 }
-
-}  // namespace
 
 void StatusCounts::Add(CaseStatus s) {
   switch (s) {

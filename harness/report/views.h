@@ -15,6 +15,9 @@
 
 namespace polyarch {
 
+// Appends `s` unless `v` holds it already: lists in first-seen order.
+void AddUnique(std::vector<std::string>* v, const std::string& s);
+
 struct StatusCounts {
   int pass = 0, fail = 0, skip = 0, error = 0, aborted = 0;
   void Add(CaseStatus s);

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "harness/core/fs.h"
+#include "harness/core/strings.h"
 #include "harness/core/subprocess.h"
 
 namespace polyarch {
@@ -32,13 +33,6 @@ const char kAppletReexec[] = "echo hello | sed s/hello/reexec-ok/";
 
 namespace {
 
-const std::vector<std::string> kSleeper = {"/probe", "sleep", "600"};
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 bool HasQemu(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return false;
@@ -59,23 +53,17 @@ bool HasQemu(const std::string& dir) {
 bool ProbeInfo(CaseContext& ctx, const std::vector<std::string>& argv, json* info,
                int64_t* duration_ns) {
   std::string id = ctx.NewId();
-  if (!ctx.Run(ctx.Spec(id, kSleeper))) return false;
+  if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return false;
   ExecResult e = ctx.Exec(id, argv);
   if (!ctx.Ok(e, "exec probe info")) return false;
   *duration_ns = e.duration_ns;
-  if (!ctx.Expect(e.exit_code == 0,
-                  "probe info exited " + std::to_string(e.exit_code) + ": " + Trim(e.err))) {
+  if (!ctx.Expect(e.exit_code == 0, "probe info exited " + std::to_string(e.exit_code) + ": " +
+                                        std::string(Trim(e.err)))) {
     return false;
   }
   *info = json::parse(e.out, nullptr, false);
   return ctx.Expect(!info->is_discarded() && info->is_object(),
-                    "probe info did not print a JSON object: '" + Trim(e.out) + "'");
-}
-
-void Add(std::vector<CaseDef>& v, std::string name, std::string ref, std::vector<Need> needs,
-         std::function<void(CaseContext&)> body, bool serial = false, bool emulated_only = false) {
-  v.push_back(
-      {std::move(name), std::move(ref), std::move(needs), std::move(body), serial, emulated_only});
+                    "probe info did not print a JSON object: '" + std::string(Trim(e.out)) + "'");
 }
 
 }  // namespace
@@ -130,74 +118,75 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
   const NativeGolden* golden = &golden_;
   const ImageSet* images = images_;
 
-  Add(v, "probe_info_matches_native", "the probe's deterministic work is arch-independent",
-      {Need::kExec}, [golden](CaseContext& ctx) {
-        json info;
-        int64_t ns = 0;
-        if (!ProbeInfo(ctx, {"/probe", "info"}, &info, &ns)) return;
-        ctx.Data()["probe_info"] = info;
-        ctx.Metric("probe_run_ms", static_cast<double>(ns) / 1e6);
-        const ArchInfo& a = ctx.arch();
-        ctx.Expect(info.value("machine", "") == a.uname_machine,
-                   "uname machine is '" + info.value("machine", "") + "', expected '" +
-                       std::string(a.uname_machine) + "'");
-        ctx.Expect(info.value("endianness", "") == (a.big_endian ? "big" : "little"),
-                   "endianness is '" + info.value("endianness", "") + "'");
-        ctx.Expect(info.value("pointer_bits", 0) == a.bits,
-                   "pointer size is " + std::to_string(info.value("pointer_bits", 0)) + " bits");
-        if (!golden->error.empty()) {
-          ctx.Error(golden->error);
-          return;
-        }
-        for (const auto& field : DeterministicProbeFields()) {
-          if (info.value(field, json()) != golden->probe_info.value(field, json())) {
-            ctx.Fail("'" + field +
-                     "' differs from the native run: " + info.value(field, json()).dump() + " vs " +
-                     golden->probe_info.value(field, json()).dump());
-          }
-        }
-      });
+  AddCase(v, "probe_info_matches_native", "the probe's deterministic work is arch-independent",
+          {Need::kExec}, [golden](CaseContext& ctx) {
+            json info;
+            int64_t ns = 0;
+            if (!ProbeInfo(ctx, {"/probe", "info"}, &info, &ns)) return;
+            ctx.Data()["probe_info"] = info;
+            ctx.Metric("probe_run_ms", static_cast<double>(ns) / 1e6);
+            const ArchInfo& a = ctx.arch();
+            ctx.Expect(info.value("machine", "") == a.uname_machine,
+                       "uname machine is '" + info.value("machine", "") + "', expected '" +
+                           std::string(a.uname_machine) + "'");
+            ctx.Expect(info.value("endianness", "") == (a.big_endian ? "big" : "little"),
+                       "endianness is '" + info.value("endianness", "") + "'");
+            ctx.Expect(
+                info.value("pointer_bits", 0) == a.bits,
+                "pointer size is " + std::to_string(info.value("pointer_bits", 0)) + " bits");
+            if (!golden->error.empty()) {
+              ctx.Error(golden->error);
+              return;
+            }
+            for (const auto& field : DeterministicProbeFields()) {
+              if (info.value(field, json()) != golden->probe_info.value(field, json())) {
+                ctx.Fail("'" + field +
+                         "' differs from the native run: " + info.value(field, json()).dump() +
+                         " vs " + golden->probe_info.value(field, json()).dump());
+              }
+            }
+          });
 
-  Add(v, "busybox_workload_matches_native", "sort, sed, awk, sha256sum, tar, shell arithmetic",
-      {Need::kExec, Need::kBusybox}, [golden](CaseContext& ctx) {
-        if (!golden->error.empty() || golden->workload_output.empty()) {
-          ctx.Error(golden->error.empty() ? "the native image has no busybox" : golden->error);
-          return;
-        }
-        std::string id = ctx.NewId();
-        if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
-        ExecResult e = ctx.Exec(id, {"/bin/sh", "-c", kCrossArchWorkload});
-        if (!ctx.Ok(e, "exec the workload")) return;
-        ctx.Metric("workload_run_ms", static_cast<double>(e.duration_ns) / 1e6);
-        if (!ctx.Expect(e.exit_code == 0, "the workload exited " + std::to_string(e.exit_code) +
-                                              ": " + Trim(e.err))) {
-          return;
-        }
-        ctx.Expect(e.out == golden->workload_output, "output differs from the native run:\n" +
-                                                         e.out + "--- native ---\n" +
-                                                         golden->workload_output);
-      });
+  AddCase(v, "busybox_workload_matches_native", "sort, sed, awk, sha256sum, tar, shell arithmetic",
+          {Need::kExec, Need::kBusybox}, [golden](CaseContext& ctx) {
+            if (!golden->error.empty() || golden->workload_output.empty()) {
+              ctx.Error(golden->error.empty() ? "the native image has no busybox" : golden->error);
+              return;
+            }
+            std::string id = ctx.NewId();
+            if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
+            ExecResult e = ctx.Exec(id, {"/bin/sh", "-c", kCrossArchWorkload});
+            if (!ctx.Ok(e, "exec the workload")) return;
+            ctx.Metric("workload_run_ms", static_cast<double>(e.duration_ns) / 1e6);
+            if (!ctx.Expect(e.exit_code == 0, "the workload exited " + std::to_string(e.exit_code) +
+                                                  ": " + std::string(Trim(e.err)))) {
+              return;
+            }
+            ctx.Expect(e.out == golden->workload_output, "output differs from the native run:\n" +
+                                                             e.out + "--- native ---\n" +
+                                                             golden->workload_output);
+          });
 
-  Add(v, "start_latency", "reported against native, not gated", {Need::kWaitExitCode},
-      [](CaseContext& ctx) {
-        std::string id = ctx.NewId();
-        StepResult c = ctx.Create(ctx.Spec(id, {"/probe", "exit", "0"}));
-        if (!ctx.Ok(c, "create")) return;
-        StepResult s = ctx.Start(id);
-        if (!ctx.Ok(s, "start")) return;
-        WaitResult w = ctx.Wait(id, ctx.timeout());
-        if (!ctx.Ok(w, "wait") ||
-            !ctx.Expect(w.exited && w.exit_code == 0, "the probe did not exit 0")) {
-          return;
-        }
-        ctx.Metric("create_ms", static_cast<double>(c.duration_ns) / 1e6);
-        ctx.Metric("start_ms", static_cast<double>(c.duration_ns + s.duration_ns) / 1e6);
-        ctx.Metric("run_to_exit_ms",
-                   static_cast<double>(c.duration_ns + s.duration_ns + w.duration_ns) / 1e6);
-        ctx.Ok(ctx.Delete(id, false), "delete");
-      });
+  AddCase(v, "start_latency", "reported against native, not gated", {Need::kWaitExitCode},
+          [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            StepResult c = ctx.Create(ctx.Spec(id, {"/probe", "exit", "0"}));
+            if (!ctx.Ok(c, "create")) return;
+            StepResult s = ctx.Start(id);
+            if (!ctx.Ok(s, "start")) return;
+            WaitResult w = ctx.Wait(id, ctx.timeout());
+            if (!ctx.Ok(w, "wait") ||
+                !ctx.Expect(w.exited && w.exit_code == 0, "the probe did not exit 0")) {
+              return;
+            }
+            ctx.Metric("create_ms", static_cast<double>(c.duration_ns) / 1e6);
+            ctx.Metric("start_ms", static_cast<double>(c.duration_ns + s.duration_ns) / 1e6);
+            ctx.Metric("run_to_exit_ms",
+                       static_cast<double>(c.duration_ns + s.duration_ns + w.duration_ns) / 1e6);
+            ctx.Ok(ctx.Delete(id, false), "delete");
+          });
 
-  Add(
+  AddCase(
       v, "runs_without_emulator_in_image", "binfmt_misc F flag", {Need::kExec},
       [images](CaseContext& ctx) {
         const BuiltImage* img = images ? images->Find(&ctx.arch()) : nullptr;
@@ -216,45 +205,46 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
       },
       /*serial=*/false, /*emulated_only=*/true);
 
-  Add(v, "argv0_as_binfmt_flags_say", "binfmt_misc P flag (preserve argv[0])", {Need::kExec},
-      [](CaseContext& ctx) {
-        bool emulated = ctx.arch().has_binfmt() && &ctx.arch() != HostArch();
-        std::string flags = ctx.env().binfmt_flags ? ctx.env().binfmt_flags(ctx.arch()) : "";
-        // Called through PATH as "probe": the kernel runs /bin/probe. Without P the emulator
-        // only gets the file name, which becomes argv[0]; with P it gets the original too.
-        std::string want =
-            !emulated || flags.find('P') != std::string::npos ? "probe" : "/bin/probe";
-        json info;
-        int64_t ns = 0;
-        if (!ProbeInfo(ctx, {"probe", "info"}, &info, &ns)) return;
-        ctx.Data()["binfmt_flags"] = flags;
-        ctx.Expect(info.value("argv0", "") == want, "argv[0] seen inside is '" +
-                                                        info.value("argv0", "") + "', expected '" +
-                                                        want + "' (binfmt flags '" + flags + "')");
-      });
+  AddCase(v, "argv0_as_binfmt_flags_say", "binfmt_misc P flag (preserve argv[0])", {Need::kExec},
+          [](CaseContext& ctx) {
+            bool emulated = ctx.arch().has_binfmt() && &ctx.arch() != HostArch();
+            std::string flags = ctx.env().binfmt_flags ? ctx.env().binfmt_flags(ctx.arch()) : "";
+            // Called through PATH as "probe": the kernel runs /bin/probe. Without P the emulator
+            // only gets the file name, which becomes argv[0]; with P it gets the original too.
+            std::string want =
+                !emulated || flags.find('P') != std::string::npos ? "probe" : "/bin/probe";
+            json info;
+            int64_t ns = 0;
+            if (!ProbeInfo(ctx, {"probe", "info"}, &info, &ns)) return;
+            ctx.Data()["binfmt_flags"] = flags;
+            ctx.Expect(info.value("argv0", "") == want,
+                       "argv[0] seen inside is '" + info.value("argv0", "") + "', expected '" +
+                           want + "' (binfmt flags '" + flags + "')");
+          });
 
-  Add(v, "busybox_applet_reexec", "binfmt_misc P flag (preserve argv[0])",
-      {Need::kExec, Need::kBusybox}, [](CaseContext& ctx) {
-        bool emulated = ctx.arch().has_binfmt() && &ctx.arch() != HostArch();
-        std::string flags = ctx.env().binfmt_flags ? ctx.env().binfmt_flags(ctx.arch()) : "";
-        // Without P the emulator only learns the file it runs (/proc/self/exe), not the
-        // applet name busybox re-executed itself under, so the applet is "not found".
-        bool should_work = !emulated || flags.find('P') != std::string::npos;
-        std::string id = ctx.NewId();
-        if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
-        ExecResult e = ctx.Exec(id, {"/bin/sh", "-c", kAppletReexec});
-        if (!ctx.Ok(e, "exec the applet")) return;
-        bool worked = e.exit_code == 0 && Trim(e.out) == "reexec-ok";
-        ctx.Data()["binfmt_flags"] = flags;
-        ctx.Data()["applet_reexec_worked"] = worked;
-        ctx.Expect(worked == should_work,
-                   std::string("an applet re-executed by name ") + (worked ? "worked" : "failed") +
-                       " (exit " + std::to_string(e.exit_code) + ": " + Trim(e.err) +
-                       ") under binfmt flags '" + flags + "', which predict it " +
-                       (should_work ? "works" : "fails"));
-      });
+  AddCase(v, "busybox_applet_reexec", "binfmt_misc P flag (preserve argv[0])",
+          {Need::kExec, Need::kBusybox}, [](CaseContext& ctx) {
+            bool emulated = ctx.arch().has_binfmt() && &ctx.arch() != HostArch();
+            std::string flags = ctx.env().binfmt_flags ? ctx.env().binfmt_flags(ctx.arch()) : "";
+            // Without P the emulator only learns the file it runs (/proc/self/exe), not the
+            // applet name busybox re-executed itself under, so the applet is "not found".
+            bool should_work = !emulated || flags.find('P') != std::string::npos;
+            std::string id = ctx.NewId();
+            if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
+            ExecResult e = ctx.Exec(id, {"/bin/sh", "-c", kAppletReexec});
+            if (!ctx.Ok(e, "exec the applet")) return;
+            bool worked = e.exit_code == 0 && Trim(e.out) == "reexec-ok";
+            ctx.Data()["binfmt_flags"] = flags;
+            ctx.Data()["applet_reexec_worked"] = worked;
+            ctx.Expect(worked == should_work,
+                       std::string("an applet re-executed by name ") +
+                           (worked ? "worked" : "failed") + " (exit " +
+                           std::to_string(e.exit_code) + ": " + std::string(Trim(e.err)) +
+                           ") under binfmt flags '" + flags + "', which predict it " +
+                           (should_work ? "works" : "fails"));
+          });
 
-  Add(
+  AddCase(
       v, "argv0_with_preserve_flag", "binfmt_misc P flag (preserve argv[0])", {Need::kExec},
       [](CaseContext& ctx) {
         if (!ctx.env().with_preserve_argv0) {
@@ -263,7 +253,7 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
         }
         Status s = ctx.env().with_preserve_argv0(ctx.arch(), [&] {
           std::string id = ctx.NewId();
-          if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+          if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
           ExecResult info = ctx.Exec(id, {"probe", "info"});
           if (!ctx.Ok(info, "exec probe info")) return;
           json j = json::parse(info.out, nullptr, false);
@@ -276,7 +266,7 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
           if (!ctx.Ok(e, "exec the applet")) return;
           ctx.Expect(e.exit_code == 0 && Trim(e.out) == "reexec-ok",
                      "with P, an applet re-executed by name still failed (exit " +
-                         std::to_string(e.exit_code) + ": " + Trim(e.err) + ")");
+                         std::to_string(e.exit_code) + ": " + std::string(Trim(e.err)) + ")");
         });
         if (!s.ok()) ctx.Error("could not register the temporary P entry: " + s.message());
       },

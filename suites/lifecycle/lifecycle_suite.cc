@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "harness/core/fs.h"
+#include "harness/core/strings.h"
 
 namespace polyarch {
 namespace {
@@ -22,8 +23,6 @@ constexpr char kSpecState[] = "OCI runtime-spec runtime.md#state";
 constexpr char kSpecKill[] = "OCI runtime-spec runtime.md#kill";
 constexpr char kSpecDelete[] = "OCI runtime-spec runtime.md#delete";
 constexpr char kSpecLifecycle[] = "OCI runtime-spec runtime.md#lifecycle";
-
-const std::vector<std::string> kSleeper = {"/probe", "sleep", "600"};
 
 std::string Name(ContainerState s) { return std::string(ContainerStateName(s)); }
 
@@ -49,9 +48,9 @@ bool Settles(CaseContext& ctx, const std::string& id, ContainerState want, const
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(milliseconds(10));
   }
-  ctx.Metric(metric, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                               start)
-                         .count());
+  ctx.Metric(
+      metric,
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return ExpectState(ctx, id, want, when);  // the final answer, recorded as a step
 }
 
@@ -69,11 +68,6 @@ long CpuTicks(int pid) {
     if (i == 15) stime = std::stol(field);
   }
   return utime + stime;
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 // The lifecycle of a container whose process exits with `code`.
@@ -96,7 +90,7 @@ struct Bystander {
 };
 Bystander StartBystander(CaseContext& ctx) {
   Bystander b{ctx.NewId("bystander"), false};
-  b.ok = ctx.Run(ctx.Spec(b.id, kSleeper));
+  b.ok = ctx.Run(ctx.Spec(b.id, kProbeSleeper));
   return b;
 }
 void ExpectUndisturbed(CaseContext& ctx, const Bystander& b) {
@@ -111,29 +105,24 @@ bool StoppedContainer(CaseContext& ctx, std::string* id) {
   return ctx.Ok(w, "wait") && ctx.Expect(w.exited, "the container did not exit");
 }
 
-void Add(std::vector<CaseDef>& v, std::string name, std::string ref, std::vector<Need> needs,
-         std::function<void(CaseContext&)> body, bool serial = false) {
-  v.push_back({std::move(name), std::move(ref), std::move(needs), std::move(body), serial});
-}
-
 }  // namespace
 
 std::vector<CaseDef> LifecycleSuite::Cases() const {
   std::vector<CaseDef> v;
 
-  Add(v, "create_reports_created", kSpecCreate, {Need::kCreatedState}, [](CaseContext& ctx) {
+  AddCase(v, "create_reports_created", kSpecCreate, {Need::kCreatedState}, [](CaseContext& ctx) {
     std::string id = ctx.NewId();
-    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kSleeper)), "create")) return;
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create")) return;
     ExpectState(ctx, id, ContainerState::kCreated, "after create");
   });
 
-  Add(v, "start_reports_running", kSpecStart, {}, [](CaseContext& ctx) {
+  AddCase(v, "start_reports_running", kSpecStart, {}, [](CaseContext& ctx) {
     std::string id = ctx.NewId();
-    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
     ExpectState(ctx, id, ContainerState::kRunning, "after start");
   });
 
-  Add(v, "process_really_runs", kSpecStart, {Need::kExec}, [](CaseContext& ctx) {
+  AddCase(v, "process_really_runs", kSpecStart, {Need::kExec}, [](CaseContext& ctx) {
     // The main process writes its own pid (as it sees it) to a marker; exec reads it back.
     std::string id = ctx.NewId();
     if (!ctx.Run(ctx.Spec(id, {"/probe", "mark", "/tmp/marker"}))) return;
@@ -145,13 +134,14 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
     }
     ExecResult e = ctx.Exec(id, {"/probe", "cat", "/tmp/marker"});
     if (!ctx.Ok(e, "exec cat marker")) return;
-    ctx.Expect(Trim(e.out) == "1", "the marker says the main process is pid '" + Trim(e.out) +
+    ctx.Expect(Trim(e.out) == "1", "the marker says the main process is pid '" +
+                                       std::string(Trim(e.out)) +
                                        "' inside the container, expected 1");
   });
 
-  Add(v, "state_pid_matches_kernel", kSpecState, {Need::kStatePid}, [](CaseContext& ctx) {
+  AddCase(v, "state_pid_matches_kernel", kSpecState, {Need::kStatePid}, [](CaseContext& ctx) {
     std::string id = ctx.NewId();
-    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
     StateResult s = ctx.State(id);
     if (!ctx.Ok(s, "state") || !ctx.Expect(s.pid > 0, "state reports no pid")) return;
     std::string proc = "/proc/" + std::to_string(s.pid);
@@ -179,103 +169,107 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
                "the container's process shares the host's pid namespace");
   });
 
-  Add(v, "pause_freezes_and_resume_thaws", "runc/containerd freezer semantics",
-      {Need::kPause, Need::kStatePid}, [](CaseContext& ctx) {
-        std::string id = ctx.NewId();
-        if (!ctx.Run(ctx.Spec(id, {"/probe", "spin"}))) return;
-        StateResult s = ctx.State(id);
-        if (!ctx.Ok(s, "state") || !ctx.Expect(s.pid > 0, "state reports no pid")) return;
-        if (!ctx.Ok(ctx.Pause(id), "pause")) return;
-        // A runtime may return while the freezer is still FREEZING (crun 1.8 on cgroup v1
-        // does): the state must settle to paused, and how long it took is recorded.
-        if (!Settles(ctx, id, ContainerState::kPaused, "after pause", "pause_settle_ms")) return;
-        long t0 = CpuTicks(s.pid);
-        std::this_thread::sleep_for(milliseconds(400));
-        long t1 = CpuTicks(s.pid);
-        ctx.Metric("cpu_ticks_while_paused", static_cast<double>(t1 - t0));
-        ctx.Expect(t0 >= 0 && t1 == t0, "the paused process kept using CPU (" +
-                                            std::to_string(t1 - t0) + " ticks in 400 ms)");
-        if (!ctx.Ok(ctx.Resume(id), "resume")) return;
-        if (!Settles(ctx, id, ContainerState::kRunning, "after resume", "resume_settle_ms")) return;
-        std::this_thread::sleep_for(milliseconds(400));
-        long t2 = CpuTicks(s.pid);
-        ctx.Metric("cpu_ticks_after_resume", static_cast<double>(t2 - t1));
-        ctx.Expect(t2 > t1, "the resumed process did not run again");
-      });
+  AddCase(v, "pause_freezes_and_resume_thaws", "runc/containerd freezer semantics",
+          {Need::kPause, Need::kStatePid}, [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            if (!ctx.Run(ctx.Spec(id, {"/probe", "spin"}))) return;
+            StateResult s = ctx.State(id);
+            if (!ctx.Ok(s, "state") || !ctx.Expect(s.pid > 0, "state reports no pid")) return;
+            if (!ctx.Ok(ctx.Pause(id), "pause")) return;
+            // A runtime may return while the freezer is still FREEZING (crun 1.8 on cgroup v1
+            // does): the state must settle to paused, and how long it took is recorded.
+            if (!Settles(ctx, id, ContainerState::kPaused, "after pause", "pause_settle_ms"))
+              return;
+            long t0 = CpuTicks(s.pid);
+            std::this_thread::sleep_for(milliseconds(400));
+            long t1 = CpuTicks(s.pid);
+            ctx.Metric("cpu_ticks_while_paused", static_cast<double>(t1 - t0));
+            ctx.Expect(t0 >= 0 && t1 == t0, "the paused process kept using CPU (" +
+                                                std::to_string(t1 - t0) + " ticks in 400 ms)");
+            if (!ctx.Ok(ctx.Resume(id), "resume")) return;
+            if (!Settles(ctx, id, ContainerState::kRunning, "after resume", "resume_settle_ms"))
+              return;
+            std::this_thread::sleep_for(milliseconds(400));
+            long t2 = CpuTicks(s.pid);
+            ctx.Metric("cpu_ticks_after_resume", static_cast<double>(t2 - t1));
+            ctx.Expect(t2 > t1, "the resumed process did not run again");
+          });
 
-  Add(v, "exec_reports_exit_code_and_output", "OCI runtime CLI exec", {Need::kExec},
-      [](CaseContext& ctx) {
-        std::string id = ctx.NewId();
-        if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
-        ExecResult e = ctx.Exec(id, {"/probe", "echo-args", "one", "two words"});
-        if (!ctx.Ok(e, "exec echo-args")) return;
-        ctx.Expect(e.exit_code == 0, "exec exit code " + std::to_string(e.exit_code));
-        ctx.Expect(e.out == "one\ntwo words\n", "exec output '" + e.out + "'");
-        ExecResult x = ctx.Exec(id, {"/probe", "exit", "7"});
-        if (!ctx.Ok(x, "exec exit 7")) return;
-        ctx.Expect(x.exit_code == 7,
-                   "exec exit code " + std::to_string(x.exit_code) + ", expected 7");
-      });
+  AddCase(v, "exec_reports_exit_code_and_output", "OCI runtime CLI exec", {Need::kExec},
+          [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
+            ExecResult e = ctx.Exec(id, {"/probe", "echo-args", "one", "two words"});
+            if (!ctx.Ok(e, "exec echo-args")) return;
+            ctx.Expect(e.exit_code == 0, "exec exit code " + std::to_string(e.exit_code));
+            ctx.Expect(e.out == "one\ntwo words\n", "exec output '" + e.out + "'");
+            ExecResult x = ctx.Exec(id, {"/probe", "exit", "7"});
+            if (!ctx.Ok(x, "exec exit 7")) return;
+            ctx.Expect(x.exit_code == 7,
+                       "exec exit code " + std::to_string(x.exit_code) + ", expected 7");
+          });
 
   for (int code : {0, 1, 42, 255}) {
-    Add(v, "exit_code_" + std::to_string(code), kSpecLifecycle, {Need::kWaitExitCode},
-        [code](CaseContext& ctx) { ExitCodeCase(ctx, code); });
+    AddCase(v, "exit_code_" + std::to_string(code), kSpecLifecycle, {Need::kWaitExitCode},
+            [code](CaseContext& ctx) { ExitCodeCase(ctx, code); });
   }
 
-  Add(v, "kill_term_exits_143", kSpecKill, {Need::kKill, Need::kWaitExitCode},
-      [](CaseContext& ctx) {
-        std::string id = ctx.NewId();
-        if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
-        // The probe reports ready before its handler can be missed; give it a moment.
-        std::this_thread::sleep_for(milliseconds(100));
-        if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
-        WaitResult w = ctx.Wait(id, ctx.timeout());
-        if (!ctx.Ok(w, "wait") || !ctx.Expect(w.exited, "the container did not exit")) return;
-        ctx.Expect(w.exit_code == 143, "exit code after TERM is " + std::to_string(w.exit_code) +
-                                           ", expected 143 (128 + SIGTERM)");
-      });
+  AddCase(v, "kill_term_exits_143", kSpecKill, {Need::kKill, Need::kWaitExitCode},
+          [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
+            // The probe reports ready before its handler can be missed; give it a moment.
+            std::this_thread::sleep_for(milliseconds(100));
+            if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
+            WaitResult w = ctx.Wait(id, ctx.timeout());
+            if (!ctx.Ok(w, "wait") || !ctx.Expect(w.exited, "the container did not exit")) return;
+            ctx.Expect(w.exit_code == 143, "exit code after TERM is " +
+                                               std::to_string(w.exit_code) +
+                                               ", expected 143 (128 + SIGTERM)");
+          });
 
-  Add(v, "stop_escalates_to_kill_137", kSpecKill, {Need::kKill, Need::kWaitExitCode},
-      [](CaseContext& ctx) {
-        std::string id = ctx.NewId();
-        if (!ctx.Run(ctx.Spec(id, {"/probe", "trap-term"}))) return;
-        std::this_thread::sleep_for(milliseconds(100));
-        if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
-        WaitResult grace = ctx.Wait(id, milliseconds(1500));
-        if (!ctx.Ok(grace, "wait through the grace period")) return;
-        if (!ctx.Expect(!grace.exited, "the process exited on TERM although it ignores TERM"))
-          return;
-        if (!ctx.Ok(ctx.Kill(id, SIGKILL), "kill KILL")) return;
-        WaitResult w = ctx.Wait(id, ctx.timeout());
-        if (!ctx.Ok(w, "wait") || !ctx.Expect(w.exited, "the container survived KILL")) return;
-        ctx.Expect(w.exit_code == 137, "exit code after KILL is " + std::to_string(w.exit_code) +
-                                           ", expected 137 (128 + SIGKILL)");
-      });
+  AddCase(v, "stop_escalates_to_kill_137", kSpecKill, {Need::kKill, Need::kWaitExitCode},
+          [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            if (!ctx.Run(ctx.Spec(id, {"/probe", "trap-term"}))) return;
+            std::this_thread::sleep_for(milliseconds(100));
+            if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
+            WaitResult grace = ctx.Wait(id, milliseconds(1500));
+            if (!ctx.Ok(grace, "wait through the grace period")) return;
+            if (!ctx.Expect(!grace.exited, "the process exited on TERM although it ignores TERM"))
+              return;
+            if (!ctx.Ok(ctx.Kill(id, SIGKILL), "kill KILL")) return;
+            WaitResult w = ctx.Wait(id, ctx.timeout());
+            if (!ctx.Ok(w, "wait") || !ctx.Expect(w.exited, "the container survived KILL")) return;
+            ctx.Expect(w.exit_code == 137, "exit code after KILL is " +
+                                               std::to_string(w.exit_code) +
+                                               ", expected 137 (128 + SIGKILL)");
+          });
 
-  Add(v, "delete_stopped", kSpecDelete, {Need::kWaitExitCode}, [](CaseContext& ctx) {
+  AddCase(v, "delete_stopped", kSpecDelete, {Need::kWaitExitCode}, [](CaseContext& ctx) {
     std::string id;
     if (!StoppedContainer(ctx, &id)) return;
     if (!ctx.Ok(ctx.Delete(id, false), "delete")) return;
     ExpectState(ctx, id, ContainerState::kNotFound, "after delete");
   });
 
-  Add(v, "delete_running_refused_without_force", kSpecDelete, {}, [](CaseContext& ctx) {
+  AddCase(v, "delete_running_refused_without_force", kSpecDelete, {}, [](CaseContext& ctx) {
     std::string id = ctx.NewId();
-    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
     if (!ctx.Refused(ctx.Delete(id, false), "delete of a running container without force")) return;
     ExpectState(ctx, id, ContainerState::kRunning, "after the refused delete");
   });
 
-  Add(v, "delete_running_with_force", kSpecDelete, {}, [](CaseContext& ctx) {
+  AddCase(v, "delete_running_with_force", kSpecDelete, {}, [](CaseContext& ctx) {
     std::string id = ctx.NewId();
-    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
     if (!ctx.Ok(ctx.Delete(id, true), "delete --force")) return;
     ExpectState(ctx, id, ContainerState::kNotFound, "after the forced delete");
   });
 
-  Add(v, "state_after_delete_is_not_found", kSpecState, {}, [](CaseContext& ctx) {
+  AddCase(v, "state_after_delete_is_not_found", kSpecState, {}, [](CaseContext& ctx) {
     std::string id = ctx.NewId();
-    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kSleeper)), "create")) return;
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create")) return;
     if (!ctx.Ok(ctx.Delete(id, true), "delete")) return;
     ExpectState(ctx, id, ContainerState::kNotFound, "after delete");
     ListResult l = ctx.List();
@@ -285,25 +279,25 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
     }
   });
 
-  Add(v, "create_duplicate_id_fails", kSpecCreate, {}, [](CaseContext& ctx) {
+  AddCase(v, "create_duplicate_id_fails", kSpecCreate, {}, [](CaseContext& ctx) {
     Bystander b = StartBystander(ctx);
     std::string id = ctx.NewId();
-    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kSleeper)), "create")) return;
-    ctx.Refused(ctx.driver().Create(ctx.Spec(id, kSleeper)), "create with an id in use");
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create")) return;
+    ctx.Refused(ctx.driver().Create(ctx.Spec(id, kProbeSleeper)), "create with an id in use");
     ExpectState(ctx, id, ContainerState::kCreated, "of the first container");
     ExpectUndisturbed(ctx, b);
   });
 
-  Add(v, "start_twice_fails", kSpecStart, {}, [](CaseContext& ctx) {
+  AddCase(v, "start_twice_fails", kSpecStart, {}, [](CaseContext& ctx) {
     Bystander b = StartBystander(ctx);
     std::string id = ctx.NewId();
-    if (!ctx.Run(ctx.Spec(id, kSleeper))) return;
+    if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
     ctx.Refused(ctx.Start(id), "a second start");
     ExpectState(ctx, id, ContainerState::kRunning, "after the second start");
     ExpectUndisturbed(ctx, b);
   });
 
-  Add(v, "start_of_stopped_container", kSpecStart, {Need::kWaitExitCode}, [](CaseContext& ctx) {
+  AddCase(v, "start_of_stopped_container", kSpecStart, {Need::kWaitExitCode}, [](CaseContext& ctx) {
     Bystander b = StartBystander(ctx);
     std::string id;
     if (!StoppedContainer(ctx, &id)) return;
@@ -320,25 +314,25 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
     ExpectUndisturbed(ctx, b);
   });
 
-  Add(v, "pause_stopped_fails", "runc/containerd freezer semantics",
-      {Need::kPause, Need::kWaitExitCode}, [](CaseContext& ctx) {
-        Bystander b = StartBystander(ctx);
-        std::string id;
-        if (!StoppedContainer(ctx, &id)) return;
-        ctx.Refused(ctx.Pause(id), "pause of a stopped container");
-        ExpectUndisturbed(ctx, b);
-      });
+  AddCase(v, "pause_stopped_fails", "runc/containerd freezer semantics",
+          {Need::kPause, Need::kWaitExitCode}, [](CaseContext& ctx) {
+            Bystander b = StartBystander(ctx);
+            std::string id;
+            if (!StoppedContainer(ctx, &id)) return;
+            ctx.Refused(ctx.Pause(id), "pause of a stopped container");
+            ExpectUndisturbed(ctx, b);
+          });
 
-  Add(v, "exec_stopped_fails", "OCI runtime CLI exec", {Need::kExec, Need::kWaitExitCode},
-      [](CaseContext& ctx) {
-        Bystander b = StartBystander(ctx);
-        std::string id;
-        if (!StoppedContainer(ctx, &id)) return;
-        ctx.Refused(ctx.Exec(id, {"/probe", "exit", "0"}), "exec in a stopped container");
-        ExpectUndisturbed(ctx, b);
-      });
+  AddCase(v, "exec_stopped_fails", "OCI runtime CLI exec", {Need::kExec, Need::kWaitExitCode},
+          [](CaseContext& ctx) {
+            Bystander b = StartBystander(ctx);
+            std::string id;
+            if (!StoppedContainer(ctx, &id)) return;
+            ctx.Refused(ctx.Exec(id, {"/probe", "exit", "0"}), "exec in a stopped container");
+            ExpectUndisturbed(ctx, b);
+          });
 
-  Add(
+  AddCase(
       v, "twenty_concurrent_containers", kSpecLifecycle, {},
       [](CaseContext& ctx) {
         constexpr int kCount = 20;
@@ -350,7 +344,7 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
         for (int i = 0; i < kCount; ++i) {
           threads.emplace_back([&, i] {
             auto d = ctx.env().new_driver();
-            created[i] = d->Create(ctx.Spec(ids[i], kSleeper));
+            created[i] = d->Create(ctx.Spec(ids[i], kProbeSleeper));
             if (created[i].ok()) started[i] = d->Start(ids[i]);
           });
         }
