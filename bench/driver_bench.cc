@@ -33,6 +33,7 @@
 #include "harness/drivers/null_driver.h"
 #include "harness/drivers/oci_runtime.h"
 #include "images/builder.h"
+#include "tests/build_paths.h"
 
 extern char** environ;
 
@@ -62,7 +63,7 @@ Status SetUp(World& w) {
   ImageBuildOptions io;
   io.arches = {HostArch()};
   io.out_dir = w.dir->path() + "/images";
-  io.probe_dir = POLYARCH_PROBE_DIR;
+  io.probe_dir = testing::kProbeDir;
   PA_ASSIGN_OR_RETURN(w.images, BuildImages(io));
   w.null_layer = std::make_unique<NullLayer>();
 
@@ -232,8 +233,8 @@ void BM_CtrRunRm(benchmark::State& state) {
   }
   ShellLoop(state, "ctr --address " + g_world->containerd->address() + " -n " + g_world->ctd_ns +
                        " run --rm --fifo-dir " + g_world->dir->path() + "/ctr-fifo --runc-root " +
-                       g_world->dir->path() + "/ctr-runc " +
-                       kImageRepository + ":all \"$1\" /probe exit 0");
+                       g_world->dir->path() + "/ctr-runc " + kImageRepository +
+                       ":all \"$1\" /probe exit 0");
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "harness/core/journal.h"
 #include "harness/core/subprocess.h"
 #include "images/builder.h"
+#include "tests/build_paths.h"
 
 namespace polyarch {
 namespace {
@@ -63,7 +64,7 @@ Status SetUp(World& w) {
   w.journal = std::make_unique<Journal>(std::move(j));
   ImageBuildOptions io;
   io.out_dir = w.dir->path() + "/images";
-  io.probe_dir = POLYARCH_PROBE_DIR;
+  io.probe_dir = testing::kProbeDir;
   PA_ASSIGN_OR_RETURN(w.images, BuildImages(io));
   InstallRequest req;
   for (const auto& img : w.images.images) {

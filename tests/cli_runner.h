@@ -9,12 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/core/subprocess.h"
+#include "tests/build_paths.h"
 
 namespace polyarch::testing {
 
 inline ProcessResult RunPolyarch(std::vector<std::string> args,
                                  std::chrono::seconds timeout = std::chrono::seconds(300)) {
-  args.insert(args.begin(), POLYARCH_BINARY);
+  args.insert(args.begin(), kPolyarchBinary);
   SpawnOptions o;
   o.argv = std::move(args);
   o.capture_head_bytes = 4 << 20;

@@ -14,6 +14,7 @@
 #include "cli_runner.h"
 #include "harness/core/fs.h"
 #include "images/builder.h"
+#include "tests/build_paths.h"
 
 namespace polyarch::testing {
 
@@ -50,7 +51,7 @@ class StackFixture {
     ImageBuildOptions o;
     o.arches = *list;
     o.out_dir = f->dir_->path() + "/images";
-    o.probe_dir = POLYARCH_PROBE_DIR;
+    o.probe_dir = kProbeDir;
     auto set = BuildImages(o);
     if (!set.ok()) {
       ADD_FAILURE() << set.status().ToString();

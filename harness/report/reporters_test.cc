@@ -20,10 +20,7 @@
 #include "harness/report/stats.h"
 #include "harness/report/text.h"
 #include "harness/report/views.h"
-
-#ifndef POLYARCH_GOLDEN_DIR
-#error "POLYARCH_GOLDEN_DIR must name tests/golden (harness/report/CMakeLists.txt sets it)"
-#endif
+#include "tests/build_paths.h"
 
 namespace polyarch {
 namespace {
@@ -232,7 +229,7 @@ std::string ProgressOutput(const RunReport& r, bool tty) {
 }
 
 void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path = std::string(POLYARCH_GOLDEN_DIR) + "/" + name;
+  const std::string path = std::string(testing::kSourceDir) + "/tests/golden/" + name;
   const char* update = std::getenv("POLYARCH_UPDATE_GOLDEN");
   if (update && std::string(update) == "1") {
     Status s = WriteFileAtomic(path, actual);

@@ -59,11 +59,12 @@ TEST_F(RunIntegrationTest, ReportsValidateAndEveryCasePasses) {
       << report["sections"]["cleanup"].dump();
   EXPECT_NE(FindCase(report, "crossarch/crun/s390x/probe_info_matches_native"), nullptr);
   // The validators the golden tests use: the JSON Schema, a JUnit XSD, a self-contained page.
-  const std::string script = POLYARCH_SOURCE_DIR "/harness/report/validate_report.py";
+  const std::string src = testing::kSourceDir;
+  const std::string script = src + "/harness/report/validate_report.py";
   for (std::vector<std::string> args :
-       {std::vector<std::string>{"json", POLYARCH_SOURCE_DIR "/docs/report.schema.json",
+       {std::vector<std::string>{"json", src + "/docs/report.schema.json",
                                  reports + "/report.json"},
-        {"junit", POLYARCH_SOURCE_DIR "/tests/golden/junit.xsd", reports + "/junit.xml"},
+        {"junit", src + "/tests/golden/junit.xsd", reports + "/junit.xml"},
         {"html", reports + "/report.html"}}) {
     args.insert(args.begin(), {"/usr/bin/python3", script});
     auto v = RunProcess(args, std::chrono::seconds(120));
@@ -140,8 +141,17 @@ TEST(RunInterruptTest, SigintCleansUpAndLeavesAnIncompleteReport) {
   ASSERT_TRUE(d.ok());
   const std::string reports = d->path() + "/reports";
   SpawnOptions o;
-  o.argv = {POLYARCH_BINARY, "run", "--layer", "runc,containerd", "--arch", "amd64", "--suite",
-            "lifecycle", "--no-color", "--report-dir", reports};
+  o.argv = {testing::kPolyarchBinary,
+            "run",
+            "--layer",
+            "runc,containerd",
+            "--arch",
+            "amd64",
+            "--suite",
+            "lifecycle",
+            "--no-color",
+            "--report-dir",
+            reports};
   auto p = Subprocess::Start(o);
   ASSERT_TRUE(p.ok());
   // Wait until some cases have finished, as the report shows.

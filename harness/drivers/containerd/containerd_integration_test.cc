@@ -29,7 +29,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-
 const ArchInfo* Arch(std::string_view name) { return *LookupArch(name); }
 
 class ContainerdIntegrationTest : public ::testing::Test {
@@ -45,8 +44,8 @@ class ContainerdIntegrationTest : public ::testing::Test {
         return;
       }
     }
-    if (!PathExists(std::string(POLYARCH_PROBE_DIR) + "/s390x/probe")) {
-      skip_ = "the probes are not built under " + std::string(POLYARCH_PROBE_DIR);
+    if (!PathExists(std::string(testing::kProbeDir) + "/s390x/probe")) {
+      skip_ = "the probes are not built under " + std::string(testing::kProbeDir);
       return;
     }
     auto d = TempDir::Create("polyarch-ctd-itest-");
@@ -60,7 +59,7 @@ class ContainerdIntegrationTest : public ::testing::Test {
     ImageBuildOptions io;
     io.arches = {Arch("amd64"), Arch("s390x")};
     io.out_dir = dir_->path() + "/images";
-    io.probe_dir = std::string(POLYARCH_PROBE_DIR);
+    io.probe_dir = testing::kProbeDir;
     auto images = BuildImages(io);
     ASSERT_TRUE(images.ok()) << images.status().ToString();
     images_ = new ImageSet(std::move(*images));
