@@ -4,6 +4,8 @@
 #
 # What it changes on the host (and nothing else):
 #   - Debian packages listed below (apt-get install);
+#   - nothing else at install time; the builds then keep ccache's compiler cache in
+#     /var/cache/polyarch/ccache (CMakeLists.txt, POLYARCH_CCACHE_DIR);
 #   - foreign-architecture busybox-static .debs fetched into $POLYARCH_CACHE/debs through a
 #     private apt state (the host's dpkg architectures and apt lists are not modified).
 # Daemons are never started by package installation: a temporary policy-rc.d blocks it when
@@ -25,7 +27,7 @@ fi
 
 PACKAGES=(
   # build
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format ccache
   libboost1.81-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libbenchmark-dev libarchive-dev libssl-dev libyaml-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc

@@ -33,8 +33,10 @@ stage() {
 # tests PRESET BUILD_DIR: ctest with the preset; when it fails, the build tree is remembered so
 # the end of the log names every failed test and why (CI may keep only the log's tail).
 failed_trees=()
+# Unit tests run beside the integration tests, which take turns on the stack (their resource
+# lock, tests/CMakeLists.txt).
 tests() {
-  stage "$1 tests" ctest --preset "$1" || failed_trees+=("$2")
+  stage "$1 tests" ctest --preset "$1" --parallel "$(nproc)" || failed_trees+=("$2")
 }
 
 # build_and_test PRESET: configure, build, then (only if that worked) ctest with the preset.
@@ -74,6 +76,10 @@ build() {
 
 total_start=$SECONDS
 stage setup bash ci/setup.sh || exit 1
+# The compiler cache every preset uses (CMakeLists.txt, POLYARCH_CCACHE_DIR): its statistics
+# are reset so the summary says how much of this job it served.
+ccache_dir=/var/cache/polyarch/ccache
+CCACHE_DIR=$ccache_dir ccache -z >/dev/null 2>&1 || true
 
 if stage "default build" build default; then
   # The documented host fixes (README, "What polyarch changes on a host"): without them crun
@@ -86,9 +92,16 @@ build_and_test asan
 build_and_test tsan
 build_and_test fuzz
 
+total=$((SECONDS - total_start))
 echo
-echo "=== ci: summary (total $(((SECONDS - total_start) / 60))m$(((SECONDS - total_start) % 60))s)"
+echo "=== ci: summary"
 printf '  %s\n' "${summary[@]}"
+printf '  %-14s %3dm%02ds  of the 90-minute limit (%d%%)\n' total $((total / 60)) $((total % 60)) \
+  $((total * 100 / 5400))
+if command -v ccache >/dev/null 2>&1; then
+  echo "  compiler cache: $(CCACHE_DIR=$ccache_dir ccache -s |
+    awk '/^ +Hits:/ { print $2 " of " $4 " compilations hit" ; exit }')"
+fi
 if [[ ${#failed_trees[@]} -gt 0 ]]; then
   echo "=== ci: failed tests"
   for tree in "${failed_trees[@]}"; do digest "$tree"; done
