@@ -34,6 +34,9 @@ TEST(ContainerdTranslateTest, ErrorsAreClassifiedByCodeThenByMessage) {
   using grpc::StatusCode;
   EXPECT_EQ(ctd::ClassifyError(StatusCode::UNAVAILABLE, "connection refused"), Code::kUnavailable);
   EXPECT_EQ(ctd::ClassifyError(StatusCode::DEADLINE_EXCEEDED, "x"), Code::kDeadlineExceeded);
+  // containerd's side of the deadline can expire before the client's own.
+  EXPECT_EQ(ctd::ClassifyError(StatusCode::UNKNOWN, "context deadline exceeded"),
+            Code::kDeadlineExceeded);
   EXPECT_EQ(ctd::ClassifyError(StatusCode::CANCELLED, "x"), Code::kAborted);
   EXPECT_EQ(ctd::ClassifyError(StatusCode::NOT_FOUND, "task x: not found"), Code::kNotFound);
   EXPECT_EQ(ctd::ClassifyError(StatusCode::ALREADY_EXISTS, "x"), Code::kAlreadyExists);

@@ -82,6 +82,10 @@ Code ClassifyError(grpc::StatusCode code, std::string_view message) {
         Contains(m, "created") || Contains(m, "pausing"))) ||
       Contains(m, "is not running") || Contains(m, "not started");
   if (wrong_state) return Code::kFailedPrecondition;
+  // The call's deadline travels to containerd as its context's; when containerd's side of it
+  // expires first, the answer is UNKNOWN "context deadline exceeded" rather than the client's
+  // own DEADLINE_EXCEEDED. Either way the deadline passed (a Wait still running at it).
+  if (Contains(m, "context deadline exceeded")) return Code::kDeadlineExceeded;
   // containerd's own errdefs end in ": not found"; a runtime's "no such file or directory"
   // (an exec of a missing binary) is a failure of the step, not a missing container.
   if (Contains(m, "not found") || Contains(m, "does not exist")) return Code::kNotFound;
