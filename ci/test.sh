@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every dependency, then builds and tests polyarch four ways, each in its own build
-# tree (CMakePresets.json; README.md, "Sanitizers and fuzzing"):
+# tree (CMakePresets.json; docs/development.md, "Sanitizers and fuzzing"):
 #   default  build/       the whole test suite: labels unit, privileged, emulated, bench
 #   asan     build-asan/  the whole test suite again, under AddressSanitizer and UBSan
 #   tsan     build-tsan/  the unit tests under ThreadSanitizer
@@ -82,7 +82,7 @@ ccache_dir=/var/cache/polyarch/ccache
 CCACHE_DIR=$ccache_dir ccache -z >/dev/null 2>&1 || true
 
 if stage "default build" build default; then
-  # The documented host fixes (README, "What polyarch changes on a host"): without them crun
+  # The documented host fixes (docs/host.md, "What polyarch changes on a host"): without them crun
   # refuses a hybrid cgroup layout and its cases could only be skipped. In CI nothing is
   # skipped; the fix is host state, so it holds for the sanitizer builds too.
   stage "doctor --fix" ./build/polyarch doctor --fix

@@ -28,9 +28,14 @@ CaseContext::~CaseContext() {
   // Whatever the case left behind goes, whatever happened; these steps are recorded too.
   std::set<std::string> left = live_;
   for (const auto& id : left) {
-    StepResult r = driver_.Delete(id, /*force=*/true);
-    StepRecord s{"cleanup delete --force",          r.operation, r.duration_ns, r.ok(),
-                 r.ok() ? "" : r.status.ToString(), ""};
+    StepResult r = Guarded([&] { return driver_.Delete(id, /*force=*/true); });
+    StepRecord s;
+    s.name = "cleanup delete --force";
+    s.verb = "cleanup";
+    s.operation = r.operation;
+    s.duration_ns = r.duration_ns;
+    s.ok = r.ok();
+    if (!r.ok()) s.error = r.status.ToString();
     result_->steps.push_back(std::move(s));
   }
 }
@@ -50,8 +55,9 @@ ContainerSpec CaseContext::Spec(const std::string& id, std::vector<std::string> 
 }
 
 template <typename R>
-R CaseContext::Record(std::string name, R r) {
+R CaseContext::Record(std::string verb, std::string name, R r) {
   StepRecord s;
+  s.verb = std::move(verb);
   s.name = std::move(name);
   s.operation = r.operation;
   s.duration_ns = r.duration_ns;
@@ -72,34 +78,40 @@ R CaseContext::Record(std::string name, R r) {
 }
 
 StepResult CaseContext::Create(const ContainerSpec& spec) {
-  StepResult r = Record("create", driver_.Create(spec));
+  StepResult r = Record("create", "create", driver_.Create(spec));
   if (r.ok()) live_.insert(spec.id);
   return r;
 }
-StepResult CaseContext::Start(const std::string& id) { return Record("start", driver_.Start(id)); }
-StateResult CaseContext::State(const std::string& id) { return Record("state", driver_.State(id)); }
-StepResult CaseContext::Pause(const std::string& id) { return Record("pause", driver_.Pause(id)); }
+StepResult CaseContext::Start(const std::string& id) {
+  return Record("start", "start", driver_.Start(id));
+}
+StateResult CaseContext::State(const std::string& id) {
+  return Record("state", "state", driver_.State(id));
+}
+StepResult CaseContext::Pause(const std::string& id) {
+  return Record("pause", "pause", driver_.Pause(id));
+}
 StepResult CaseContext::Resume(const std::string& id) {
-  return Record("resume", driver_.Resume(id));
+  return Record("resume", "resume", driver_.Resume(id));
 }
 ExecResult CaseContext::Exec(const std::string& id, const std::vector<std::string>& argv) {
   std::string name = "exec";
   for (const auto& a : argv) name += " " + a;
-  ExecResult r = Record(Clip(name), driver_.Exec(id, argv, env_.step_timeout));
-  return r;
+  return Record("exec", Clip(name), driver_.Exec(id, argv, env_.step_timeout));
 }
 StepResult CaseContext::Kill(const std::string& id, int signal) {
-  return Record("kill " + std::to_string(signal), driver_.Kill(id, signal));
+  return Record("kill", "kill " + std::to_string(signal), driver_.Kill(id, signal));
 }
 WaitResult CaseContext::Wait(const std::string& id, std::chrono::milliseconds timeout) {
-  return Record("wait", driver_.Wait(id, timeout));
+  return Record("wait", "wait", driver_.Wait(id, timeout));
 }
 StepResult CaseContext::Delete(const std::string& id, bool force) {
-  StepResult r = Record(force ? "delete --force" : "delete", driver_.Delete(id, force));
+  const char* verb = force ? "delete --force" : "delete";
+  StepResult r = Record(verb, verb, driver_.Delete(id, force));
   if (r.ok()) live_.erase(id);
   return r;
 }
-ListResult CaseContext::List() { return Record("list", driver_.List()); }
+ListResult CaseContext::List() { return Record("list", "list", driver_.List()); }
 
 bool CaseContext::Run(const ContainerSpec& spec) {
   return Ok(Create(spec), "create " + spec.id) && Ok(Start(spec.id), "start " + spec.id);
@@ -130,6 +142,14 @@ bool CaseContext::Expect(bool ok, const std::string& reason) {
   return ok;
 }
 
+bool CaseContext::ExpectNone(const std::vector<std::string>& failures) {
+  if (failures.empty()) return true;
+  std::string reason;
+  for (const auto& f : failures) reason += (reason.empty() ? "" : "; ") + f;
+  Fail(std::move(reason));
+  return false;
+}
+
 bool CaseContext::Ok(const StepResult& r, std::string_view what) {
   if (r.ok()) return true;
   Fail(std::string(what) + " failed: " + r.status.message());
@@ -137,7 +157,17 @@ bool CaseContext::Ok(const StepResult& r, std::string_view what) {
 }
 
 bool CaseContext::Refused(const StepResult& r, std::string_view what) {
-  if (!r.ok()) return true;
+  if (!r.ok()) {
+    // The refusal is the answer the case wanted: when it was recorded (the last step), it is
+    // marked so reports do not count it as a failed step.
+    if (!result_->steps.empty()) {
+      StepRecord& last = result_->steps.back();
+      if (!last.ok && last.operation == r.operation && last.duration_ns == r.duration_ns) {
+        last.expected_refusal = true;
+      }
+    }
+    return true;
+  }
   Fail(std::string(what) + " succeeded but must fail");
   return false;
 }
@@ -205,10 +235,24 @@ CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const A
     result.reason = missing;
     return result;
   }
+  std::string thrown;
   {
     CaseContext ctx(driver, arch, env, &result);
-    c.body(ctx);
+    // The last line of defence: the body reads what the stack answered through checked
+    // accessors, but an exception that escapes anyway ends this case, not the run.
+    try {
+      c.body(ctx);
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "an exception that is not a std::exception";
+    }
   }  // the context's cleanup runs here, inside the case's time
+  if (!thrown.empty()) {
+    result.reason = "the case stopped on an exception: " + thrown +
+                    (result.status == CaseStatus::kPass ? "" : " (after: " + result.reason + ")");
+    result.status = CaseStatus::kError;
+  }
   result.duration_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
   return result;

@@ -74,6 +74,9 @@ class CaseContext {
   void Error(std::string reason);
   // Fails the case with `reason` when `ok` is false; returns `ok`.
   bool Expect(bool ok, const std::string& reason);
+  // Fails the case with every reason in `failures` (joined by "; ") unless there are none;
+  // returns whether there were none.
+  bool ExpectNone(const std::vector<std::string>& failures);
   // Fails the case when the step did not succeed; returns whether it did.
   bool Ok(const StepResult& r, std::string_view what);
   // Fails the case when the step succeeded: for operations the stack must refuse.
@@ -86,7 +89,7 @@ class CaseContext {
 
  private:
   template <typename R>
-  R Record(std::string name, R result);
+  R Record(std::string verb, std::string name, R result);
 
   Driver& driver_;
   const ArchInfo& arch_;
@@ -104,6 +107,25 @@ struct CaseDef {
   bool serial = false;         // must not run beside other cases of the same layer × arch
   bool emulated_only = false;  // meaningless for the host's own arch: not planned there
 };
+
+// Calls `fn`, a driver call made outside the CaseContext (on a thread of the case's own, or
+// in cleanup), and returns its result; an exception escaping it becomes a failed result with
+// the exception's message instead of std::terminate.
+template <typename Fn>
+auto Guarded(Fn&& fn) -> decltype(fn()) {
+  using R = decltype(fn());
+  std::string what;
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "an exception that is not a std::exception";
+  }
+  R r;
+  r.status = Internal("the driver call threw: " + what);
+  return r;
+}
 
 // Appends a case to a suite's list.
 void AddCase(std::vector<CaseDef>& v, std::string name, std::string spec_ref,

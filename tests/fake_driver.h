@@ -25,6 +25,7 @@ enum class Lie {
   kExecIgnoresArgs,     // exec output is empty
   kListForgetsNothing,  // deleted containers stay in List
   kKillIgnored,         // kill does nothing
+  kStoppedSaysRunning,  // State says running for a container whose process has exited
 };
 
 class FakeStack {
@@ -87,6 +88,9 @@ class FakeDriver : public Driver {
     if (b->state == ContainerState::kCreated && s_->Lies(Lie::kRunningWhenCreated)) {
       r.state = ContainerState::kRunning;
     }
+    if (b->state == ContainerState::kStopped && s_->Lies(Lie::kStoppedSaysRunning)) {
+      r.state = ContainerState::kRunning;
+    }
     r.pid = b->state == ContainerState::kStopped ? 0 : 4242;
     return r;
   }
@@ -103,6 +107,12 @@ class FakeDriver : public Driver {
     auto* b = Find(id);
     if (!b || b->state != ContainerState::kRunning) {
       r.status = FailedPrecondition("cannot exec: not running");
+      return r;
+    }
+    // The image holds the probe and a shell; nothing else can be started.
+    static const std::set<std::string> kPrograms = {"/probe", "probe", "/bin/sh", "/bin/busybox"};
+    if (argv.empty() || !kPrograms.count(argv[0])) {
+      r.status = FailedPrecondition("exec: no such file or directory");
       return r;
     }
     r.exit_code = 0;

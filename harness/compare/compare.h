@@ -144,7 +144,7 @@ Result<RunReport> LoadReportFile(const std::string& path);
 std::string FormatCompareTable(const CompareResult& result);
 
 // {"schema_version":1,"kind":"polyarch.compare","baseline","current","max_regression",
-//  "noise_k","metrics","strict","rows":[...],"summary":{...}}; see README.md.
+//  "noise_k","metrics","strict","rows":[...],"summary":{...}}; see docs/compare.md.
 nlohmann::json CompareJson(const CompareResult& result);
 
 inline constexpr int kCompareSchemaVersion = 1;

@@ -163,6 +163,10 @@ std::string FormatConsoleSummary(const RunReport& report, bool color) {
   }
   o << "; case time " << FormatDurationNs(s.duration_ns) << "; exit code " << report.exit_code
     << "\n";
+  for (const auto& reason : report.exit_reasons) {
+    o << Paint("exit code " + std::to_string(report.exit_code) + ": ", kBold, color)
+      << ToPrintable(reason, false) << "\n";
+  }
   if (!report.complete) o << Paint(incomplete, "\x1b[1;31m", color) << "\n";
 
   auto paths = report.sections.is_object() ? report.sections.find("paths") : report.sections.end();

@@ -47,25 +47,9 @@ constexpr const char* kEmulatedColor = "#e8710a";
 constexpr const char* kNativeColor = "#1a73e8";
 constexpr const char* kBoxColor = "#1a73e8";
 
-const char* StatusClass(CaseStatus s) {
-  switch (s) {
-    case CaseStatus::kPass:
-      return "pass";
-    case CaseStatus::kFail:
-      return "fail";
-    case CaseStatus::kSkip:
-      return "skip";
-    case CaseStatus::kError:
-      return "error";
-    case CaseStatus::kAborted:
-      return "aborted";
-  }
-  return "error";
-}
-
 std::string StatusBadge(CaseStatus s) {
-  return std::string("<span class=\"s s-") + StatusClass(s) + "\">" +
-         std::string(CaseStatusName(s)) + "</span>";
+  const std::string name(CaseStatusName(s));
+  return "<span class=\"s s-" + name + "\">" + name + "</span>";
 }
 
 // An axis that ends on a round number: steps of 1, 2, 2.5 or 5 times a power of ten.
@@ -103,13 +87,21 @@ struct BoxRow {
   std::string label;
   Distribution d;
   int errors = 0;
+  int expected_refusals = 0;  // failures a case required: shown apart, not in red
 };
+
+// The label column of the bar and box charts: labels are right-aligned at its edge and
+// clipped to what fits at the chart font (11px; 7px covers the widest common characters), so
+// none runs off the left of the picture.
+constexpr double kChartLabelWidth = 200;
+constexpr size_t kChartLabelChars = static_cast<size_t>((kChartLabelWidth - 8) / 7);
 
 // Horizontal box plots on one shared scale: thin line from min to p50, box from p50 to p90,
 // whisker to p99 with a cap, dashed to max with a dot. The numbers are printed beside each
 // row, so the chart never has to be read off the axis.
 std::string BoxChart(const std::vector<BoxRow>& rows, const std::string& title) {
-  constexpr double kWidth = 900, kLabel = 170, kPlot = 400, kRow = 24, kTop = 24, kBottom = 8;
+  constexpr double kWidth = 960, kLabel = kChartLabelWidth, kPlot = 400, kRow = 24, kTop = 24,
+                   kBottom = 8;
   const double x0 = kLabel, x1 = kLabel + kPlot;
   double max_value = 0;
   for (const auto& r : rows) {
@@ -144,9 +136,12 @@ std::string BoxChart(const std::vector<BoxRow>& rows, const std::string& title) 
       tip += "no successful sample";
     }
     if (r.errors) tip += ", " + std::to_string(r.errors) + " failed";
+    if (r.expected_refusals) {
+      tip += ", " + std::to_string(r.expected_refusals) + " refused as the case required";
+    }
     o << "<g><title>" << E(tip) << "</title>";
     o << "<text x=\"" << X(kLabel - 8) << "\" y=\"" << X(y + 4) << "\" text-anchor=\"end\">"
-      << E(Clip(r.label, 28)) << "</text>";
+      << E(Clip(r.label, kChartLabelChars)) << "</text>";
     if (d.count > 0) {
       o << "<line x1=\"" << X(sx(d.min)) << "\" y1=\"" << X(y) << "\" x2=\"" << X(sx(d.p50))
         << "\" y2=\"" << X(y) << "\" stroke=\"#9aa0a6\"/>";
@@ -172,6 +167,9 @@ std::string BoxChart(const std::vector<BoxRow>& rows, const std::string& title) 
     }
     if (r.errors) {
       o << " <tspan fill=\"#c5221f\">" << r.errors << " failed</tspan>";
+    }
+    if (r.expected_refusals) {
+      o << " <tspan fill=\"#5f6368\">" << r.expected_refusals << " refused as expected</tspan>";
     }
     o << "</text></g>\n";
   }
@@ -264,7 +262,8 @@ struct PairRow {
 // Two bars per row on one scale, emulated above native, with the ratio at the end: the
 // question a cross-arch reader asks is "how much slower is it under QEMU".
 std::string PairBarChart(const std::vector<PairRow>& rows, const std::string& title) {
-  constexpr double kWidth = 760, kLabel = 170, kPlot = 420, kRow = 34, kTop = 28, kBottom = 6;
+  constexpr double kWidth = 790, kLabel = kChartLabelWidth, kPlot = 420, kRow = 34, kTop = 28,
+                   kBottom = 6;
   double max_value = 0;
   for (const auto& r : rows) {
     if (std::isfinite(r.emulated)) max_value = std::max(max_value, r.emulated);
@@ -288,7 +287,7 @@ std::string PairBarChart(const std::vector<PairRow>& rows, const std::string& ti
     std::string tip = r.label + ": emulated " + FormatMs(r.emulated) + " ms, native " +
                       FormatMs(r.native) + " ms";
     o << "<g><title>" << E(tip) << "</title><text x=\"" << X(kLabel - 8) << "\" y=\"" << X(y + 16)
-      << "\" text-anchor=\"end\">" << E(Clip(r.label, 28)) << "</text>";
+      << "\" text-anchor=\"end\">" << E(Clip(r.label, kChartLabelChars)) << "</text>";
     int k = 0;
     for (const auto& [v, color] :
          {std::pair{r.emulated, kEmulatedColor}, std::pair{r.native, kNativeColor}}) {
@@ -414,12 +413,22 @@ void Header(std::ostringstream& o, const RunReport& r, const Summary& s) {
     o << "<div class=\"banner incomplete\">INCOMPLETE: "
       << E(r.incomplete_reason.empty() ? "the run did not finish" : r.incomplete_reason)
       << ". The cases below are the ones that finished; the counts are not a full run.</div>\n";
-  } else if (s.fail + s.error + s.aborted > 0) {
-    o << "<div class=\"banner bad\">Complete: " << s.fail << " failed, " << s.error << " errored, "
-      << s.aborted << " aborted of " << s.total << " cases.</div>\n";
+  } else if (r.exit_code != 0 || s.fail + s.error + s.aborted > 0) {
+    // Never green beside a non-zero exit code: the banner says why the code is what it is.
+    o << "<div class=\"banner bad\">Exit code " << r.exit_code << ": ";
+    if (r.exit_reasons.empty()) {
+      o << s.fail << " failed, " << s.error << " errored, " << s.aborted << " aborted of "
+        << s.total << " cases.";
+    } else {
+      for (size_t i = 0; i < r.exit_reasons.size(); ++i) {
+        o << (i ? "; " : "") << E(r.exit_reasons[i]);
+      }
+      o << ".";
+    }
+    o << "</div>\n";
   } else {
     o << "<div class=\"banner ok\">Complete: all " << s.total
-      << " cases passed or were skipped for a stated reason.</div>\n";
+      << " cases passed or were skipped for a stated reason; exit code 0.</div>\n";
   }
   const auto basics = ContextBasics(r.context);
   if (!basics.empty()) {
@@ -477,7 +486,7 @@ void MatrixTable(std::ostringstream& o, const RunReport& r) {
       std::string tip = std::to_string(c->pass) + " pass, " + std::to_string(c->fail) + " fail, " +
                         std::to_string(c->skip) + " skip, " + std::to_string(c->error) +
                         " error, " + std::to_string(c->aborted) + " aborted";
-      o << "<td class=\"c-" << StatusClass(c->Worst()) << "\" title=\"" << E(tip) << "\">"
+      o << "<td class=\"c-" << CaseStatusName(c->Worst()) << "\" title=\"" << E(tip) << "\">"
         << E(text) << "</td>";
     }
     o << "</tr>\n";
@@ -538,7 +547,8 @@ void Skips(std::ostringstream& o, const RunReport& r) {
 
 constexpr const char* kBoxLegend =
     "<p class=\"note\">Box: p50 to p90 (thick mark at p50); whisker to p99; dashed to max; thin "
-    "line from min. Milliseconds, wall clock. Failed steps are counted, not timed.</p>\n";
+    "line from min. Milliseconds, wall clock. Failed steps are counted, not timed; refusals a "
+    "case required (start twice, pause a stopped container) are counted apart.</p>\n";
 
 void StepLatencySection(std::ostringstream& o, const RunReport& r) {
   const auto layers = StepLatencyByLayer(r.cases);
@@ -546,7 +556,7 @@ void StepLatencySection(std::ostringstream& o, const RunReport& r) {
   o << "<section id=\"latency\">\n<h2>Step latency per layer</h2>\n" << kBoxLegend;
   for (const auto& l : layers) {
     std::vector<BoxRow> rows;
-    for (const auto& s : l.steps) rows.push_back({s.step, s.ms, s.errors});
+    for (const auto& s : l.steps) rows.push_back({s.step, s.ms, s.errors, s.expected_refusals});
     o << "<h3>" << E(l.layer) << "</h3>\n" << BoxChart(rows, "step latency, " + l.layer);
   }
   o << "</section>\n";

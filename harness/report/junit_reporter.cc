@@ -85,6 +85,11 @@ std::string FormatJUnit(const RunReport& report) {
   if (!report.started_at.empty()) properties.emplace_back("run.started_at", report.started_at);
   if (!report.finished_at.empty()) properties.emplace_back("run.finished_at", report.finished_at);
   properties.emplace_back("run.exit_code", std::to_string(report.exit_code));
+  if (!report.exit_reasons.empty()) {
+    std::string reasons;
+    for (const auto& r : report.exit_reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    properties.emplace_back("run.exit_reasons", reasons);
+  }
   const std::string hostname = ContextValue(report.context, "host.hostname");
 
   std::ostringstream o;

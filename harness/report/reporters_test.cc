@@ -91,6 +91,7 @@ RunReport Fixture() {
   r.finished_at = "2024-05-01T12:03:21Z";
   r.complete = true;
   r.exit_code = 1;
+  r.exit_reasons = {"4 of 13 cases did not pass (2 failed, 1 errored, 1 aborted)"};
   const std::string digest = "sha256:" + std::string(64, 'a');
   // The shapes harness/run writes (docs/report.schema.json describes them).
   json image = {{"arch", "s390x"},
@@ -135,7 +136,6 @@ RunReport Fixture() {
                           Lifecycle("runc", 29, 13, 5, 19));
   again.repeat = 1;
   r.cases.push_back(again);
-
   CaseResult fail = Case(
       "lifecycle", "runc", "s390x", "create_reports_created", CaseStatus::kFail,
       "state after create is \"running\", want \"created\"",
@@ -206,6 +206,35 @@ RunReport Fixture() {
                                           {"native_start_ms", 240.2},
                                           {"probe_run_ms", 47.9},
                                           {"native_probe_run_ms", 2.5}}});
+  return r;
+}
+
+// The fixture and two more runc/amd64 cases: a refusal the case required with a cleanup, and
+// steps noted by hand whose names carry container ids.
+RunReport FixtureWithRefusalAndNotes() {
+  RunReport r = Fixture();
+  const auto P = CaseStatus::kPass;
+  // A refusal the case required, and a cleanup: steps whose names the latency view must not
+  // split into rows of their own, and whose failure is not a failed step.
+  StepRecord refused = Step("start", "runc start", 6, false, "failed_precondition: not created");
+  refused.expected_refusal = true;
+  StepRecord cleanup = Step("cleanup delete --force", "runc delete", 16);
+  cleanup.verb = "cleanup";
+  r.cases.insert(r.cases.begin() + 3, Case("lifecycle", "runc", "amd64", "start_twice_fails", P, "",
+                                           {Step("create", "runc create", 30),
+                                            Step("start", "runc start", 12), refused, cleanup}));
+  // Steps noted by hand carry an id in their name; their verb groups them.
+  std::vector<StepRecord> many;
+  for (int i = 0; i < 3; ++i) {
+    StepRecord s =
+        Step("create pa3f2a-runc-amd64-twenty_concurrent_containers-many" + std::to_string(i),
+             "runc create", 40 + i);
+    s.verb = "create";
+    many.push_back(s);
+  }
+  r.cases.insert(r.cases.begin() + 4,
+                 Case("lifecycle", "runc", "amd64", "twenty_concurrent_containers", P, "", many));
+
   return r;
 }
 
@@ -447,6 +476,32 @@ TEST(ReportViewsTest, StepLatencyTimesOnlySuccessfulSteps) {
   EXPECT_EQ(exec->errors, 1);
 }
 
+TEST(ReportViewsTest, StepLatencyGroupsByVerbAndCountsRequiredRefusalsApart) {
+  auto layers = StepLatencyByLayer(FixtureWithRefusalAndNotes().cases);
+  ASSERT_FALSE(layers.empty());
+  std::vector<std::string> verbs;
+  for (const auto& s : layers[0].steps) verbs.push_back(s.step);
+  // One row per verb, in first-seen order: the ids in the noted steps' names make no rows.
+  EXPECT_EQ(verbs, (std::vector<std::string>{"create", "start", "wait", "delete", "cleanup",
+                                             "state", "run", "probe"}));
+  const StepLatency& create = layers[0].steps[0];
+  EXPECT_EQ(create.ms.count, 4 + 1 + 3);  // lifecycles, start_twice_fails, three noted
+  const StepLatency& start = layers[0].steps[1];
+  EXPECT_EQ(start.errors, 0) << "a refusal the case required is not a failed step";
+  EXPECT_EQ(start.expected_refusals, 1);
+}
+
+TEST(ReportViewsTest, StepsWithoutAVerbAreGroupedByTheirNamesFirstWord) {
+  StepRecord kill{"kill 15", "runc kill", 1, true, "", ""};
+  StepRecord force{"delete --force", "runc delete", 1, true, "", ""};
+  StepRecord cleanup{"cleanup delete --force", "runc delete", 1, true, "", ""};
+  EXPECT_EQ(StepVerb(kill), "kill");
+  EXPECT_EQ(StepVerb(force), "delete --force");
+  EXPECT_EQ(StepVerb(cleanup), "cleanup delete --force");
+  kill.verb = "signal";
+  EXPECT_EQ(StepVerb(kill), "signal");
+}
+
 TEST(ReportViewsTest, ContextValuesAndBasics) {
   json ctx = Fixture().context;
   EXPECT_EQ(ContextValue(ctx, "host.cpus"), "2");
@@ -640,6 +695,52 @@ TEST(HtmlTest, MissingOrMalformedSectionsAreLeftOut) {
   ASSERT_NO_THROW(h = FormatHtml(r));
   EXPECT_TRUE(IsValidUtf8(h));
   ASSERT_NO_THROW(FormatConsoleSummary(r, true));
+}
+
+// A run whose cases all passed but whose exit code is not 0 (a mount left behind) must not
+// show a green banner: the banner gives the exit code and why.
+TEST(HtmlTest, TheBannerFollowsTheExitCodeAndSaysWhy) {
+  RunReport r;
+  r.complete = true;
+  r.cases.push_back(
+      Case("lifecycle", "runc", "amd64", "create_reports_created", CaseStatus::kPass, "", {}));
+  r.exit_code = 1;
+  r.exit_reasons = {"cleanup did not restore the host: mount /x (overlay) was left"};
+  std::string h = FormatHtml(r);
+  EXPECT_EQ(h.find("banner ok"), std::string::npos);
+  EXPECT_NE(h.find("<div class=\"banner bad\">Exit code 1: cleanup did not restore the host: "
+                   "mount /x (overlay) was left.</div>"),
+            std::string::npos)
+      << h.substr(0, 4000);
+  std::string console = FormatConsoleSummary(r, false);
+  EXPECT_NE(console.find("exit code 1: cleanup did not restore the host"), std::string::npos)
+      << console;
+  r.exit_code = 0;
+  r.exit_reasons.clear();
+  h = FormatHtml(r);
+  EXPECT_NE(h.find("banner ok"), std::string::npos);
+  EXPECT_NE(h.find("exit code 0"), std::string::npos);
+}
+
+// Chart labels are right-aligned at the label column's edge: a label longer than the column
+// would run off the left of the picture, so each must fit it.
+TEST(HtmlTest, ChartLabelsFitTheirColumn) {
+  RunReport r = Fixture();
+  CaseResult c = Case("lifecycle", "runc", "amd64", "x", CaseStatus::kPass, "",
+                      {Step("a step whose name is far too long to fit any label column", "op", 1)});
+  c.steps[0].verb = c.steps[0].name;
+  r.cases.push_back(c);
+  const std::string h = FormatHtml(r);
+  size_t labels = 0;
+  for (size_t at = h.find("text-anchor=\"end\">"); at != std::string::npos;
+       at = h.find("text-anchor=\"end\">", at + 1)) {
+    size_t start = at + std::string("text-anchor=\"end\">").size();
+    std::string label = h.substr(start, h.find("</text>", start) - start);
+    // 11px text: 7px per character covers the widest common ones; the column is 192px.
+    EXPECT_LE(DisplayWidth(label) * 7, 192u) << label;
+    ++labels;
+  }
+  EXPECT_GT(labels, 5u);
 }
 
 TEST(HtmlTest, IncompleteBannerAndEmptyReport) {

@@ -8,11 +8,16 @@ using nlohmann::json;
 
 std::string_view CaseStatusName(CaseStatus s) {
   switch (s) {
-    case CaseStatus::kPass: return "pass";
-    case CaseStatus::kFail: return "fail";
-    case CaseStatus::kSkip: return "skip";
-    case CaseStatus::kError: return "error";
-    case CaseStatus::kAborted: return "aborted";
+    case CaseStatus::kPass:
+      return "pass";
+    case CaseStatus::kFail:
+      return "fail";
+    case CaseStatus::kSkip:
+      return "skip";
+    case CaseStatus::kError:
+      return "error";
+    case CaseStatus::kAborted:
+      return "aborted";
   }
   return "error";
 }
@@ -40,30 +45,53 @@ Summary Summarize(const std::vector<CaseResult>& cases) {
     ++s.total;
     s.duration_ns += c.duration_ns;
     switch (c.status) {
-      case CaseStatus::kPass: ++s.pass; break;
-      case CaseStatus::kFail: ++s.fail; break;
-      case CaseStatus::kSkip: ++s.skip; break;
-      case CaseStatus::kError: ++s.error; break;
-      case CaseStatus::kAborted: ++s.aborted; break;
+      case CaseStatus::kPass:
+        ++s.pass;
+        break;
+      case CaseStatus::kFail:
+        ++s.fail;
+        break;
+      case CaseStatus::kSkip:
+        ++s.skip;
+        break;
+      case CaseStatus::kError:
+        ++s.error;
+        break;
+      case CaseStatus::kAborted:
+        ++s.aborted;
+        break;
     }
   }
   return s;
 }
 
+std::string StepVerb(const StepRecord& s) {
+  if (!s.verb.empty()) return s.verb;
+  for (const char* whole : {"cleanup delete --force", "delete --force"}) {
+    if (s.name == whole) return whole;
+  }
+  return s.name.substr(0, s.name.find(' '));
+}
+
 json CaseToJson(const CaseResult& c) {
   json steps = json::array();
   for (const auto& s : c.steps) {
-    json j = {{"name", s.name}, {"operation", s.operation}, {"duration_ns", s.duration_ns},
+    json j = {{"name", s.name},
+              {"verb", StepVerb(s)},
+              {"operation", s.operation},
+              {"duration_ns", s.duration_ns},
               {"ok", s.ok}};
+    if (s.expected_refusal) j["expected_refusal"] = true;
     if (!s.error.empty()) j["error"] = s.error;
     if (!s.output.empty()) j["output"] = s.output;
     steps.push_back(std::move(j));
   }
-  json j = {{"id", c.Id()},          {"suite", c.suite},   {"layer", c.layer},
-            {"arch", c.arch},        {"name", c.name},     {"repeat", c.repeat},
+  json j = {{"id", c.Id()},           {"suite", c.suite},
+            {"layer", c.layer},       {"arch", c.arch},
+            {"name", c.name},         {"repeat", c.repeat},
             {"spec_ref", c.spec_ref}, {"status", CaseStatusName(c.status)},
-            {"reason", c.reason},    {"duration_ns", c.duration_ns},
-            {"steps", steps},        {"metrics", c.metrics}};
+            {"reason", c.reason},     {"duration_ns", c.duration_ns},
+            {"steps", steps},         {"metrics", c.metrics}};
   if (!c.data.empty()) j["data"] = c.data;
   return j;
 }
@@ -121,7 +149,8 @@ bool CaseFromJson(const json& j, CaseResult* c, std::string* error) {
   c->arch = j["arch"];
   c->name = j["name"];
   if (!ParseCaseStatus(j["status"].get<std::string>(), &c->status)) {
-    return Fail(error, "case " + c->name + ": unknown status '" + j["status"].get<std::string>() + "'");
+    return Fail(error,
+                "case " + c->name + ": unknown status '" + j["status"].get<std::string>() + "'");
   }
   const std::string where = "case " + c->name;
   c->repeat = 0;
@@ -146,6 +175,8 @@ bool CaseFromJson(const json& j, CaseResult* c, std::string* error) {
       const std::string step = where + ": steps[" + std::to_string(i) + "]";
       StepRecord r;
       if (!OptionalString(s, "name", &r.name, step, error) ||
+          !OptionalString(s, "verb", &r.verb, step, error) ||
+          !OptionalBool(s, "expected_refusal", &r.expected_refusal, step, error) ||
           !OptionalString(s, "operation", &r.operation, step, error) ||
           !OptionalInt(s, "duration_ns", &r.duration_ns, step, error) ||
           !OptionalBool(s, "ok", &r.ok, step, error) ||
@@ -171,6 +202,7 @@ json ReportToJson(const RunReport& r) {
           {"started_at", r.started_at},
           {"finished_at", r.finished_at},
           {"exit_code", r.exit_code},
+          {"exit_reasons", r.exit_reasons},
           {"context", r.context},
           {"cases", cases},
           {"sections", r.sections},
@@ -193,9 +225,9 @@ bool ReportFromJson(const json& j, RunReport* r, std::string* error) {
   auto version = j.find("schema_version");
   if (version == j.end() || !version->is_number_integer() || *version != kReportSchemaVersion) {
     return Fail(error, "report: schema_version " +
-                           (version == j.end() ? std::string("(missing)")
-                                               : version->dump(-1, ' ', false,
-                                                               json::error_handler_t::replace)) +
+                           (version == j.end()
+                                ? std::string("(missing)")
+                                : version->dump(-1, ' ', false, json::error_handler_t::replace)) +
                            " is not " + std::to_string(kReportSchemaVersion));
   }
   if (!j.contains("cases") || !j["cases"].is_array()) return Fail(error, "report: no cases array");
@@ -211,13 +243,24 @@ bool ReportFromJson(const json& j, RunReport* r, std::string* error) {
       !OptionalInt(j, "exit_code", &r->exit_code, "report", error)) {
     return false;
   }
+  r->exit_reasons.clear();
+  if (auto it = j.find("exit_reasons"); it != j.end()) {
+    if (!it->is_array()) return Fail(error, "report: field 'exit_reasons' is not an array");
+    for (const auto& reason : *it) {
+      if (!reason.is_string()) {
+        return Fail(error, "report: field 'exit_reasons' holds something that is not a string");
+      }
+      r->exit_reasons.push_back(reason.get<std::string>());
+    }
+  }
   r->context = j.value("context", json::object());
   r->sections = j.value("sections", json::object());
   r->cases.clear();
   for (size_t i = 0; i < j["cases"].size(); ++i) {
     CaseResult c;
     std::string e;
-    if (!CaseFromJson(j["cases"][i], &c, &e)) return Fail(error, "cases[" + std::to_string(i) + "]: " + e);
+    if (!CaseFromJson(j["cases"][i], &c, &e))
+      return Fail(error, "cases[" + std::to_string(i) + "]: " + e);
     r->cases.push_back(std::move(c));
   }
   return true;

@@ -24,20 +24,31 @@ bool ParseCaseStatus(std::string_view name, CaseStatus* out);
 
 // One operation a case performed through a driver.
 struct StepRecord {
-  std::string name;       // "create", "exec /probe info", "wait"
+  std::string name;       // "create", "exec /probe info", "kill 15", "create <id>"
   std::string operation;  // what the driver did: "runc create", "POST /containers/create"
   int64_t duration_ns = 0;
   bool ok = true;
   std::string error;   // the step's Status when not ok
   std::string output;  // bounded output, kept when the step or the case failed
+  // The driver verb, without the details a name carries: "create", "exec", "kill",
+  // "delete --force", "cleanup". Latency is grouped by it. Reports written before it existed
+  // lack it; StepVerb() then derives it from the name.
+  std::string verb;
+  // A step the case required the stack to refuse (start twice, pause a stopped container):
+  // its failure is the expected answer, not a failed step.
+  bool expected_refusal = false;
 };
 
+// The step's verb, or for a record without one, its name's first word ("delete --force" and
+// "cleanup delete --force" as they are).
+std::string StepVerb(const StepRecord& s);
+
 struct CaseResult {
-  std::string suite;  // "lifecycle", "crossarch", "throughput", "faults"
-  std::string layer;  // "runc", "crun", "containerd", "docker", "null"
-  std::string arch;   // "amd64", "s390x", or "mixed"
-  std::string name;   // "create_reports_created"
-  int repeat = 0;     // 0-based, for --repeat
+  std::string suite;     // "lifecycle", "crossarch", "throughput", "faults"
+  std::string layer;     // "runc", "crun", "containerd", "docker", "null"
+  std::string arch;      // "amd64", "s390x", or "mixed"
+  std::string name;      // "create_reports_created"
+  int repeat = 0;        // 0-based, for --repeat
   std::string spec_ref;  // the requirement it checks, e.g. "OCI runtime-spec runtime.md#create"
   CaseStatus status = CaseStatus::kPass;
   std::string reason;  // why it failed, was skipped, errored or aborted; empty on pass
@@ -70,6 +81,9 @@ struct RunReport {
   std::string started_at;         // RFC 3339 UTC
   std::string finished_at;
   int exit_code = 0;
+  // Why the exit code is what it is, one reason per line of argument ("3 cases failed",
+  // "cleanup did not restore the host: mount /x (overlay) was left"); empty for exit 0.
+  std::vector<std::string> exit_reasons;
 };
 
 inline constexpr int kReportSchemaVersion = 1;

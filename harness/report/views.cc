@@ -83,15 +83,18 @@ std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& case
   std::vector<std::string> layers;
   std::map<std::string, std::vector<std::string>> step_order;
   std::map<std::pair<std::string, std::string>, std::vector<double>> values;
-  std::map<std::pair<std::string, std::string>, int> errors;
+  std::map<std::pair<std::string, std::string>, int> errors, refusals;
   for (const auto& c : cases) {
     if (c.steps.empty()) continue;
     AddUnique(&layers, c.layer);
     for (const auto& s : c.steps) {
-      AddUnique(&step_order[c.layer], s.name);
-      auto key = std::make_pair(c.layer, s.name);
+      const std::string verb = StepVerb(s);
+      AddUnique(&step_order[c.layer], verb);
+      auto key = std::make_pair(c.layer, verb);
       if (s.ok) {
         values[key].push_back(static_cast<double>(s.duration_ns) / 1e6);
+      } else if (s.expected_refusal) {
+        ++refusals[key];
       } else {
         ++errors[key];
       }
@@ -102,7 +105,7 @@ std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& case
     LayerLatency l{layer, {}};
     for (const auto& step : step_order[layer]) {
       auto key = std::make_pair(layer, step);
-      l.steps.push_back({step, ComputeDistribution(values[key]), errors[key]});
+      l.steps.push_back({step, ComputeDistribution(values[key]), errors[key], refusals[key]});
     }
     out.push_back(std::move(l));
   }

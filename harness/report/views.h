@@ -48,13 +48,17 @@ std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases);
 // Cases that need attention: fail, error and aborted, in run order.
 std::vector<const CaseResult*> NotPassing(const std::vector<CaseResult>& cases);
 
-// Wall-clock latency of one step name within one layer, over every case of that layer.
-// Only successful steps enter the distribution: a failed step's duration is usually a
-// deadline, not a latency. Failed ones are counted in `errors`.
+// Wall-clock latency of one driver verb ("create", "exec", "delete --force") within one
+// layer, over every case of that layer: steps are grouped by verb, not by name, which may
+// carry a container id or an argv. Only successful steps enter the distribution: a failed
+// step's duration is usually a deadline, not a latency. Failed ones are counted in `errors`,
+// except the refusals a case required (start twice, pause a stopped container), which are
+// the stack doing the right thing and are counted in `expected_refusals`.
 struct StepLatency {
   std::string step;
   Distribution ms;  // milliseconds
   int errors = 0;
+  int expected_refusals = 0;
 };
 struct LayerLatency {
   std::string layer;

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -114,6 +115,200 @@ TEST_F(RunIntegrationTest, ABrokenLayerFailsTheRightCases) {
   ASSERT_NE(ok, nullptr);
   EXPECT_EQ((*ok)["status"], "pass") << "cases that do not look at the lie still pass";
   EXPECT_NE(r.out.Text().find("create_reports_created"), std::string::npos);
+}
+
+// Runs polyarch in a mount namespace of its own, after `prepare` (a shell snippet) ran there:
+// what the test unmounts or mounts stays in that namespace and goes with it.
+ProcessResult RunPolyarchInPrivateMounts(const std::string& prepare,
+                                         std::vector<std::string> args) {
+  std::vector<std::string> argv = {"/usr/bin/unshare",
+                                   "--mount",
+                                   "--propagation",
+                                   "private",
+                                   "/bin/sh",
+                                   "-c",
+                                   prepare + " && exec \"$0\" \"$@\"",
+                                   testing::kPolyarchBinary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnOptions o;
+  o.argv = argv;
+  o.capture_head_bytes = 4 << 20;
+  auto r = RunProcess(o, std::chrono::seconds(900));
+  if (!r.ok()) {
+    ProcessResult failed;
+    failed.err.head = r.status().ToString();
+    return failed;
+  }
+  return *r;
+}
+
+// A fresh machine has binfmt_misc unmounted. The run mounts it to register the emulators and
+// leaves it mounted, as documented: that is not a leak, so a run whose cases pass exits 0 and
+// its page is green.
+TEST_F(RunIntegrationTest, AFirstRunOnAHostWithoutBinfmtMiscExitsZero) {
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarchInPrivateMounts(
+      "if grep -q ' /proc/sys/fs/binfmt_misc ' /proc/self/mountinfo; then "
+      "umount /proc/sys/fs/binfmt_misc; fi",
+      {"run", "--layer", "runc", "--arch", "amd64,s390x", "--suite", "crossarch", "--strict",
+       "--no-color", "--report-dir", reports});
+  EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  const json& cleanup = report["sections"]["cleanup"];
+  EXPECT_TRUE(cleanup["ok"].get<bool>()) << cleanup.dump();
+  EXPECT_EQ(cleanup["mounts_kept_by_design"],
+            json::array({"/proc/sys/fs/binfmt_misc (binfmt_misc)"}))
+      << cleanup.dump();
+  EXPECT_EQ(cleanup["mounts_added"], json::array()) << cleanup.dump();
+  EXPECT_EQ(report["exit_code"], 0);
+  EXPECT_EQ(report["exit_reasons"], json::array());
+  auto html = ReadFile(reports + "/report.html");
+  ASSERT_TRUE(html.ok());
+  EXPECT_NE(html->find("banner ok"), std::string::npos);
+}
+
+// A mount the run really leaves behind fails it, and the reason names the mount: here a
+// runtime wrapper mounts a tmpfs on every delete and never unmounts it.
+TEST_F(RunIntegrationTest, AMountLeftBehindFailsTheRunAndIsNamed) {
+  auto runc = FindProgram("runc");
+  ASSERT_TRUE(runc.ok());
+  const std::string leak = dir_->path() + "/leak";
+  ASSERT_TRUE(MakeDirs(leak).ok());
+  const std::string wrapper = dir_->path() + "/leaky-runc";
+  ASSERT_TRUE(WriteFileAtomic(wrapper,
+                              "#!/bin/sh\n"
+                              "for a in \"$@\"; do [ \"$a\" = delete ] && is_delete=1; done\n"
+                              "if [ -n \"$is_delete\" ] && ! mountpoint -q " +
+                                  leak + "; then mount -t tmpfs leak " + leak +
+                                  "; fi\n"
+                                  "exec " +
+                                  *runc + " \"$@\"\n",
+                              0755)
+                  .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarchInPrivateMounts(
+      "true", {"run", "--layer", "runc", "--arch", "amd64", "--suite", "lifecycle", "--filter",
+               "exit_code_0", "--runtime-binary", "runc=" + wrapper, "--no-color", "--report-dir",
+               reports});
+  EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["summary"]["pass"], 1) << "the case itself passes";
+  const json& cleanup = report["sections"]["cleanup"];
+  EXPECT_FALSE(cleanup["ok"].get<bool>());
+  EXPECT_EQ(cleanup["mounts_added"], json::array({leak + " (tmpfs)"})) << cleanup.dump();
+  ASSERT_EQ(report["exit_reasons"].size(), 1u) << report["exit_reasons"];
+  EXPECT_NE(
+      report["exit_reasons"][0].get<std::string>().find("mount " + leak + " (tmpfs) was left"),
+      std::string::npos)
+      << report["exit_reasons"];
+  auto html = ReadFile(reports + "/report.html");
+  ASSERT_TRUE(html.ok());
+  EXPECT_EQ(html->find("banner ok"), std::string::npos);
+  EXPECT_NE(html->find(leak + " (tmpfs) was left"), std::string::npos);
+  EXPECT_NE(r.out.Text().find("exit code 1: cleanup did not restore the host"), std::string::npos)
+      << r.out.Text();
+}
+
+// The probe record is the stack's answer: a runtime whose exec prints a record of the wrong
+// shape fails the cases that read it, each naming the field, and the run goes on to the end.
+TEST_F(RunIntegrationTest, AProbeRecordOfTheWrongShapeFailsItsCasesNotTheRun) {
+  auto runc = FindProgram("runc");
+  ASSERT_TRUE(runc.ok());
+  const std::string wrapper = dir_->path() + "/odd-runc";
+  ASSERT_TRUE(WriteFileAtomic(wrapper,
+                              "#!/bin/sh\n"
+                              "# exec of the probe's info prints a record of the wrong shape,\n"
+                              "# as if the process had run (its pid file written).\n"
+                              "prev=; pidfile=\n"
+                              "for a in \"$@\"; do\n"
+                              "  [ \"$prev\" = --pid-file ] && pidfile=$a\n"
+                              "  [ \"$a\" = exec ] && is_exec=1\n"
+                              "  [ -n \"$is_exec\" ] && [ \"$a\" = info ] && is_info=1\n"
+                              "  prev=$a\n"
+                              "done\n"
+                              "if [ -n \"$is_info\" ]; then\n"
+                              "  [ -n \"$pidfile\" ] && echo $$ > \"$pidfile\"\n"
+                              "  echo '{\"machine\": 5, \"endianness\": [\"big\"], "
+                              "\"pointer_bits\": \"64\"}'\n"
+                              "  exit 0\n"
+                              "fi\n"
+                              "exec " +
+                                  *runc + " \"$@\"\n",
+                              0755)
+                  .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r =
+      RunPolyarch({"run", "--suite", "crossarch", "--layer", "runc", "--arch", "amd64,s390x",
+                   "--runtime-binary", "runc=" + wrapper, "--report-dir", reports, "--no-color"},
+                  std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  EXPECT_TRUE(report["complete"].get<bool>());
+  EXPECT_TRUE(report["sections"]["cleanup"]["ok"].get<bool>()) << report["sections"]["cleanup"];
+  const json* info = FindCase(report, "crossarch/runc/s390x/probe_info_matches_native");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ((*info)["status"], "fail");
+  const std::string reason = (*info)["reason"];
+  EXPECT_NE(reason.find("field 'machine' is a number (5), expected a string"), std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("field 'endianness' is an array"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("field 'pointer_bits' is a string (\"64\")"), std::string::npos) << reason;
+  const json* argv0 = FindCase(report, "crossarch/runc/amd64/argv0_as_binfmt_flags_say");
+  ASSERT_NE(argv0, nullptr);
+  EXPECT_EQ((*argv0)["status"], "fail");
+  EXPECT_NE((*argv0)["reason"].get<std::string>().find("field 'argv0' is missing"),
+            std::string::npos);
+  // Cases that do not read the record pass.
+  const json* latency = FindCase(report, "crossarch/runc/s390x/start_latency");
+  ASSERT_NE(latency, nullptr);
+  EXPECT_EQ((*latency)["status"], "pass");
+}
+
+// The state of a container whose process has exited is "stopped": a runtime that says
+// "running" instead fails exactly the cases that look, with the reason.
+TEST_F(RunIntegrationTest, ARuntimeThatNeverSaysStoppedFailsExactlyTheStoppedStateCases) {
+  auto runc = FindProgram("runc");
+  ASSERT_TRUE(runc.ok());
+  const std::string wrapper = dir_->path() + "/never-stopped-runc";
+  ASSERT_TRUE(WriteFileAtomic(wrapper,
+                              "#!/bin/sh\n"
+                              "for a in \"$@\"; do [ \"$a\" = state ] && is_state=1; done\n"
+                              "if [ -n \"$is_state\" ]; then\n"
+                              "  out=$(" +
+                                  *runc +
+                                  " \"$@\") || exit $?\n"
+                                  "  printf '%s\\n' \"$out\" | sed "
+                                  "'s/\"status\": *\"stopped\"/\"status\": \"running\"/'\n"
+                                  "  exit 0\n"
+                                  "fi\n"
+                                  "exec " +
+                                  *runc + " \"$@\"\n",
+                              0755)
+                  .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r =
+      RunPolyarch({"run", "--layer", "runc", "--arch", "amd64", "--suite", "lifecycle",
+                   "--runtime-binary", "runc=" + wrapper, "--report-dir", reports, "--no-color"},
+                  std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  std::set<std::string> failed;
+  for (const auto& c : report["cases"]) {
+    if (c["status"] != "pass") failed.insert(c["name"].get<std::string>());
+  }
+  EXPECT_EQ(failed,
+            (std::set<std::string>{"state_stopped_after_exit", "state_stopped_after_kill"}));
+  for (const char* name : {"state_stopped_after_exit", "state_stopped_after_kill"}) {
+    const json* c = FindCase(report, std::string("lifecycle/runc/amd64/") + name);
+    ASSERT_NE(c, nullptr) << name;
+    EXPECT_NE((*c)["reason"].get<std::string>().find("'running', expected 'stopped'"),
+              std::string::npos)
+        << (*c)["reason"];
+  }
 }
 
 TEST_F(RunIntegrationTest, BadPlansAreRefusedBeforeAnythingHappens) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "harness/core/fs.h"
 #include "harness/core/journal.h"
 #include "harness/core/log.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/reaper.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
@@ -73,10 +75,22 @@ std::string NewRunId() {
   return std::string(buf) + "-" + suffix;
 }
 
-int MountCount() {
-  auto info = ReadFile("/proc/self/mountinfo");
-  if (!info.ok()) return -1;
-  return static_cast<int>(std::count(info->begin(), info->end(), '\n'));
+// What a run may leave mounted by design (docs/host.md, what polyarch changes on a host): the
+// binfmt_misc file system, mounted to register the emulators when the host had not.
+bool MountKeptByDesign(const Mount& m) {
+  return m.fstype == "binfmt_misc" && m.mount_point == kBinfmtDir;
+}
+
+// The mounts of `a` that `b` lacks, by mount id (a mount unmounted and made again is new).
+std::vector<const Mount*> MountsMissingFrom(const std::vector<Mount>& a,
+                                            const std::vector<Mount>& b) {
+  std::set<int> ids;
+  for (const auto& m : b) ids.insert(m.id);
+  std::vector<const Mount*> out;
+  for (const auto& m : a) {
+    if (!ids.count(m.id)) out.push_back(&m);
+  }
+  return out;
 }
 
 // The report, written as cases finish: at most once a second while running, and at the end.
@@ -171,7 +185,8 @@ class Run {
   std::unique_ptr<ReportSink> sink_;
   json context_ = json::object();
   json cleanup_ = json::object();
-  int mounts_before_ = -1;
+  std::vector<std::string> cleanup_problems_;  // what cleanup could not restore, for the exit
+  std::vector<Mount> mounts_before_;
 
   std::vector<const ArchInfo*> arches_;
   std::map<const ArchInfo*, std::string> arch_unavailable_;
@@ -217,7 +232,8 @@ Status Run::Preflight() {
                      run_id_,
                      {{"pid", ::getpid()}, {"run_dir", run_dir_}, {"prefix", prefix_}}}));
   journal_->SetRun(run_id_);
-  mounts_before_ = MountCount();
+  auto mounts = ReadMountInfo();
+  if (mounts.ok()) mounts_before_ = std::move(*mounts);
 
   DoctorOptions d;
   d.state_dir = s_.state_dir;
@@ -524,15 +540,22 @@ std::vector<Item> Run::PlanCases() {
   return items;
 }
 
+// A case that ends before its body runs (skipped) or outside it (an error), named as RunCase
+// names the ones it runs.
+CaseResult Ended(const Item& item, CaseStatus status, std::string reason) {
+  CaseResult c;
+  c.suite = std::string(item.suite->name());
+  c.layer = item.slot->name;
+  c.arch = std::string(item.arch->name);
+  c.name = item.def->name;
+  c.repeat = item.repeat;
+  c.spec_ref = item.def->spec_ref;
+  c.status = status;
+  c.reason = std::move(reason);
+  return c;
+}
+
 void Run::RunOne(const Item& item, std::map<std::string, std::unique_ptr<Driver>>& drivers) {
-  CaseResult skipped;
-  skipped.suite = std::string(item.suite->name());
-  skipped.layer = item.slot->name;
-  skipped.arch = std::string(item.arch->name);
-  skipped.name = item.def->name;
-  skipped.repeat = item.repeat;
-  skipped.spec_ref = item.def->spec_ref;
-  skipped.status = CaseStatus::kSkip;
   std::string reason;
   if (!item.slot->layer) {
     reason = item.slot->unavailable;
@@ -542,13 +565,12 @@ void Run::RunOne(const Item& item, std::map<std::string, std::unique_ptr<Driver>
     reason = s.message();
   }
   if (!reason.empty()) {
-    skipped.reason = reason;
-    sink_->Add(std::move(skipped));
+    sink_->Add(Ended(item, CaseStatus::kSkip, std::move(reason)));
     return;
   }
   auto& driver = drivers[item.slot->name];
   if (!driver) driver = item.slot->layer->NewDriver();
-  sink_->Started(skipped.suite + "/" + skipped.layer + "/" + skipped.arch + "/" + skipped.name);
+  sink_->Started(Ended(item, CaseStatus::kPass, "").Id());
   SuiteEnv env = EnvFor(item.slot);
   sink_->Add(RunCase(*item.suite, *item.def, *driver, *item.arch, env, item.repeat));
 }
@@ -567,7 +589,22 @@ void Run::RunCases(std::vector<Item> items) {
         item = queue->front();
         queue->pop_front();
       }
-      RunOne(item, drivers);
+      // RunCase already turns an exception in a case body into that case's error; this
+      // catches one from anywhere else on the way (a driver's construction), so it too ends
+      // one case and not the run.
+      std::string thrown;
+      try {
+        RunOne(item, drivers);
+      } catch (const std::exception& e) {
+        thrown = e.what();
+      } catch (...) {
+        thrown = "an exception that is not a std::exception";
+      }
+      if (!thrown.empty()) {
+        drivers.erase(item.slot->name);  // it may be in any state now
+        sink_->Add(
+            Ended(item, CaseStatus::kError, "the harness stopped on an exception: " + thrown));
+      }
     }
   };
   std::vector<std::thread> threads;
@@ -700,25 +737,25 @@ void Run::RunFaults() {
 
 void Run::Cleanup() {
   json layers = json::object();
-  bool ok = true;
+  auto problem = [this](std::string what) { cleanup_problems_.push_back(std::move(what)); };
   for (auto& slot : layers_) {
     if (!slot->layer) continue;
     Status s = slot->layer->Cleanup();
     layers[slot->name] = {{"ok", s.ok()}, {"error", s.ok() ? "" : s.message()}};
-    ok &= s.ok();
+    if (!s.ok()) problem("layer " + slot->name + ": " + s.message());
   }
   layers_.clear();  // drivers and layers go before their daemons
   json daemons = json::object();
   if (dockerd_) {
     Status s = dockerd_->Stop();
     daemons["dockerd"] = {{"ok", s.ok()}, {"error", s.ok() ? "" : s.message()}};
-    ok &= s.ok();
+    if (!s.ok()) problem("stopping dockerd: " + s.message());
     dockerd_.reset();
   }
   if (containerd_) {
     Status s = containerd_->Stop();
     daemons["containerd"] = {{"ok", s.ok()}, {"error", s.ok() ? "" : s.message()}};
-    ok &= s.ok();
+    if (!s.ok()) problem("stopping containerd: " + s.message());
     containerd_.reset();
   }
   // Entries this run registered go; entries that were there before stay.
@@ -732,33 +769,55 @@ void Run::Cleanup() {
     Status s = procfs.RemoveEntry(e.name);
     if (s.ok()) (void)journal_->Remove(kJournalKindBinfmt, e.name);
     removed.push_back({{"entry", e.name}, {"ok", s.ok()}});
-    ok &= s.ok();
+    if (!s.ok()) problem("binfmt entry " + e.name + " not removed: " + s.message());
   }
   // Cgroups of the run: named after its containers (prefix), its containerd namespace and
   // dockerd's cgroup parent (both "polyarch-<run id>").
   std::vector<std::string> cgroups_left = RemoveCgroups({prefix_, "polyarch-" + run_id_});
-  ok &= cgroups_left.empty();
-  auto mounts_left = MountsUnder(run_dir_);
-  int mounts_after = MountCount();
-  bool mounts_ok = mounts_left.ok() && mounts_left->empty() && mounts_after == mounts_before_;
-  ok &= mounts_ok;
+  for (const auto& c : cgroups_left) problem("cgroup " + c + " was left");
+  // The host's mounts must be the ones it had, by identity and not by count, except what
+  // polyarch leaves by design (binfmt_misc); each difference is named.
+  json mounts_added = json::array(), mounts_removed = json::array(), mounts_kept = json::array();
+  auto after = ReadMountInfo();
+  if (!after.ok()) {
+    problem("cannot read the mount table: " + after.status().message());
+  } else {
+    for (const Mount* m : MountsMissingFrom(*after, mounts_before_)) {
+      if (MountKeptByDesign(*m)) {
+        mounts_kept.push_back(m->Describe());
+        continue;
+      }
+      mounts_added.push_back(m->Describe());
+      problem("mount " + m->Describe() + " was left");
+    }
+    int under_run_dir = 0;
+    for (const auto& m : *after) under_run_dir += PathUnder(m.mount_point, run_dir_);
+    cleanup_["mounts_left_under_run_dir"] = under_run_dir;
+    for (const Mount* m : MountsMissingFrom(mounts_before_, *after)) {
+      mounts_removed.push_back(m->Describe());
+      problem("mount " + m->Describe() + " was there before the run and is gone");
+    }
+  }
   if (!plan_.keep) {
     Status s = RemoveTree(run_dir_);
     if (!s.ok()) {
-      ok = false;
       cleanup_["run_dir_error"] = s.message();
+      problem("the run directory was not removed: " + s.message());
     }
   }
+  const bool ok = cleanup_problems_.empty();
   if (ok) (void)journal_->Remove(kJournalKindRun, run_id_);  // else `polyarch cleanup` retries
   cleanup_["layers"] = layers;
   cleanup_["daemons"] = daemons;
   cleanup_["binfmt_removed"] = removed;
-  cleanup_["mounts_before"] = mounts_before_;
-  cleanup_["mounts_after"] = mounts_after;
-  cleanup_["mounts_left_under_run_dir"] =
-      mounts_left.ok() ? static_cast<int>(mounts_left->size()) : -1;
+  cleanup_["mounts_before"] = static_cast<int>(mounts_before_.size());
+  cleanup_["mounts_after"] = after.ok() ? static_cast<int>(after->size()) : -1;
+  cleanup_["mounts_added"] = mounts_added;
+  cleanup_["mounts_removed"] = mounts_removed;
+  cleanup_["mounts_kept_by_design"] = mounts_kept;
   cleanup_["run_dir_kept"] = plan_.keep;
   cleanup_["cgroups_left"] = cgroups_left;
+  cleanup_["problems"] = cleanup_problems_;
   cleanup_["ok"] = ok;
 }
 
@@ -801,14 +860,61 @@ int Run::Report() {
 
   Summary sum = Summarize(r.cases);
   int code = 0;
+  std::vector<std::string> reasons;
+  const int not_passing = sum.fail + sum.error + sum.aborted;
   if (g_signal.load() != 0) {
     code = 4;
-  } else if (sum.fail + sum.error + sum.aborted > 0 || !cleanup_.value("ok", true)) {
-    code = 1;
-  } else if (plan_.strict && sum.skip > 0) {
-    code = 1;
+    reasons.push_back(std::string("interrupted by ") + sigabbrev_np(g_signal.load()));
+  }
+  if (not_passing > 0) {
+    if (code == 0) code = 1;
+    std::string counts;
+    for (auto [n, what] : {std::pair{sum.fail, "failed"}, std::pair{sum.error, "errored"},
+                           std::pair{sum.aborted, "aborted"}}) {
+      if (n > 0) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+    }
+    reasons.push_back(std::to_string(not_passing) + " of " + std::to_string(sum.total) +
+                      (not_passing == 1 ? " case" : " cases") + " did not pass (" + counts + ")");
+  }
+  if (!cleanup_.value("ok", true)) {
+    if (code == 0) code = 1;
+    std::string what;
+    for (const auto& p : cleanup_problems_) what += (what.empty() ? "" : "; ") + p;
+    reasons.push_back("cleanup did not restore the host: " + what);
+  }
+  if (plan_.strict && sum.skip > 0) {
+    if (code == 0) code = 1;
+    reasons.push_back("--strict: " + std::to_string(sum.skip) + " skipped case" +
+                      (sum.skip == 1 ? " counts" : "s count") + " as failures");
+  }
+  // The same gate as `polyarch compare`, on this report, before it is written: the pages
+  // must carry the exit code the run ends with.
+  std::optional<CompareResult> cmp;
+  if (!plan_.baseline.empty()) {
+    auto baseline = LoadReportFile(plan_.baseline);
+    Result<CompareResult> compared =
+        baseline.ok() ? CompareReports(*baseline, r,
+                                       CompareOptions{.max_regression = plan_.max_regression,
+                                                      .baseline_name = plan_.baseline,
+                                                      .current_name = report_dir_ + "/report.json"})
+                      : Result<CompareResult>(baseline.status());
+    if (!compared.ok()) {
+      PA_LOG(kError) << "baseline: " << compared.status().message();
+      if (code == 0) code = 2;
+      reasons.push_back("baseline " + plan_.baseline + ": " + compared.status().message());
+    } else {
+      cmp = std::move(*compared);
+      Status w = WriteFileAtomic(report_dir_ + "/compare.json", CompareJson(*cmp).dump(2));
+      if (!w.ok()) PA_LOG(kError) << "cannot write compare.json: " << w.message();
+      if (cmp->HasRegression()) {
+        if (code == 0) code = 1;
+        reasons.push_back("a regression against the baseline " + plan_.baseline +
+                          " (compare.json)");
+      }
+    }
   }
   r.exit_code = code;
+  r.exit_reasons = reasons;
   r.complete = g_signal.load() == 0;
   if (!r.complete) {
     r.incomplete_reason = std::string("interrupted by ") + sigabbrev_np(g_signal.load());
@@ -823,35 +929,7 @@ int Run::Report() {
     }
   }
   std::fputs(FormatConsoleSummary(r, s_.color).c_str(), stdout);
-  if (!plan_.baseline.empty()) {
-    // The same gate as `polyarch compare`, on the report just written.
-    auto baseline = LoadReportFile(plan_.baseline);
-    if (!baseline.ok()) {
-      PA_LOG(kError) << "baseline: " << baseline.status().message();
-      if (code == 0) code = 2;
-    } else {
-      CompareOptions o;
-      o.max_regression = plan_.max_regression;
-      o.baseline_name = plan_.baseline;
-      o.current_name = report_dir_ + "/report.json";
-      auto cmp = CompareReports(*baseline, r, o);
-      if (!cmp.ok()) {
-        PA_LOG(kError) << "baseline: " << cmp.status().message();
-        if (code == 0) code = 2;
-      } else {
-        std::printf("\n%s", FormatCompareTable(*cmp).c_str());
-        Status w = WriteFileAtomic(report_dir_ + "/compare.json", CompareJson(*cmp).dump(2));
-        if (!w.ok()) PA_LOG(kError) << "cannot write compare.json: " << w.message();
-        if (cmp->HasRegression() && code == 0) code = 1;
-      }
-    }
-  }
-  if (plan_.strict && sum.skip > 0 && code == 1 && sum.fail + sum.error + sum.aborted == 0) {
-    std::printf("strict: %d skipped case(s) count as failures\n", sum.skip);
-  }
-  if (!cleanup_.value("ok", true)) {
-    std::printf("cleanup did not restore the host (see sections.cleanup in report.json)\n");
-  }
+  if (cmp) std::printf("\n%s", FormatCompareTable(*cmp).c_str());
   std::fflush(stdout);
   return code;
 }

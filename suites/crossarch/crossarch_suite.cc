@@ -7,6 +7,7 @@
 #include "harness/core/fs.h"
 #include "harness/core/strings.h"
 #include "harness/core/subprocess.h"
+#include "images/probe_record.h"
 
 namespace polyarch {
 
@@ -68,11 +69,6 @@ bool ProbeInfo(CaseContext& ctx, const std::vector<std::string>& argv, json* inf
 
 }  // namespace
 
-std::vector<std::string> DeterministicProbeFields() {
-  return {"int_checksum", "float_checksum", "sha256",           "threads", "signal",
-          "mmap",         "clock",          "exit_passthrough", "ok"};
-}
-
 NativeGolden ComputeNativeGolden(const ImageSet& images) {
   NativeGolden g;
   const BuiltImage* native = images.Find(HostArch());
@@ -125,26 +121,12 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
             if (!ProbeInfo(ctx, {"/probe", "info"}, &info, &ns)) return;
             ctx.Data()["probe_info"] = info;
             ctx.Metric("probe_run_ms", static_cast<double>(ns) / 1e6);
-            const ArchInfo& a = ctx.arch();
-            ctx.Expect(info.value("machine", "") == a.uname_machine,
-                       "uname machine is '" + info.value("machine", "") + "', expected '" +
-                           std::string(a.uname_machine) + "'");
-            ctx.Expect(info.value("endianness", "") == (a.big_endian ? "big" : "little"),
-                       "endianness is '" + info.value("endianness", "") + "'");
-            ctx.Expect(
-                info.value("pointer_bits", 0) == a.bits,
-                "pointer size is " + std::to_string(info.value("pointer_bits", 0)) + " bits");
+            if (!ctx.ExpectNone(CheckProbeIdentity(info, ctx.arch()))) return;
             if (!golden->error.empty()) {
               ctx.Error(golden->error);
               return;
             }
-            for (const auto& field : DeterministicProbeFields()) {
-              if (info.value(field, json()) != golden->probe_info.value(field, json())) {
-                ctx.Fail("'" + field +
-                         "' differs from the native run: " + info.value(field, json()).dump() +
-                         " vs " + golden->probe_info.value(field, json()).dump());
-              }
-            }
+            ctx.ExpectNone(CheckProbeRecord(info, ctx.arch(), golden->probe_info));
           });
 
   AddCase(v, "busybox_workload_matches_native", "sort, sed, awk, sha256sum, tar, shell arithmetic",
@@ -200,8 +182,7 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
         int64_t ns = 0;
         if (!ProbeInfo(ctx, {"/probe", "info"}, &info, &ns)) return;
         ctx.Data()["binfmt_flags"] = flags;
-        ctx.Expect(info.value("machine", "") == ctx.arch().uname_machine,
-                   "the probe ran as '" + info.value("machine", "") + "'");
+        ctx.ExpectNone(CheckProbeMachine(info, ctx.arch()));
       },
       /*serial=*/false, /*emulated_only=*/true);
 
@@ -217,9 +198,9 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
             int64_t ns = 0;
             if (!ProbeInfo(ctx, {"probe", "info"}, &info, &ns)) return;
             ctx.Data()["binfmt_flags"] = flags;
-            ctx.Expect(info.value("argv0", "") == want,
-                       "argv[0] seen inside is '" + info.value("argv0", "") + "', expected '" +
-                           want + "' (binfmt flags '" + flags + "')");
+            std::vector<std::string> failures = CheckProbeArgv0(info, want);
+            for (auto& f : failures) f += " (binfmt flags '" + flags + "')";
+            ctx.ExpectNone(failures);
           });
 
   AddCase(v, "busybox_applet_reexec", "binfmt_misc P flag (preserve argv[0])",
@@ -256,10 +237,10 @@ std::vector<CaseDef> CrossArchSuite::Cases() const {
           if (!ctx.Run(ctx.Spec(id, kProbeSleeper))) return;
           ExecResult info = ctx.Exec(id, {"probe", "info"});
           if (!ctx.Ok(info, "exec probe info")) return;
-          json j = json::parse(info.out, nullptr, false);
-          std::string argv0 = j.is_object() ? j.value("argv0", "") : "";
-          ctx.Expect(argv0 == "probe",
-                     "with P, argv[0] seen inside is '" + argv0 + "', expected 'probe'");
+          std::vector<std::string> failures =
+              CheckProbeArgv0(json::parse(info.out, nullptr, false), "probe");
+          for (auto& f : failures) f = "with P, " + f;
+          ctx.ExpectNone(failures);
           // With P, busybox's applet re-exec works under emulation too.
           if (!ctx.env().has_busybox || !ctx.env().has_busybox(ctx.arch())) return;
           ExecResult e = ctx.Exec(id, {"/bin/sh", "-c", kAppletReexec});

@@ -24,9 +24,6 @@ struct NativeGolden {
 };
 NativeGolden ComputeNativeGolden(const ImageSet& images);
 
-// The fields of the probe record that must be identical on every architecture.
-std::vector<std::string> DeterministicProbeFields();
-
 class CrossArchSuite : public Suite {
  public:
   CrossArchSuite(NativeGolden golden, const ImageSet* images)

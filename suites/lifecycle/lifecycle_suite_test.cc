@@ -1,5 +1,7 @@
 #include "suites/lifecycle/lifecycle_suite.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "fake_driver.h"
@@ -76,7 +78,27 @@ INSTANTIATE_TEST_SUITE_P(
         LieCase{Lie::kExecIgnoresArgs, {"exec_reports_exit_code_and_output"}},
         LieCase{Lie::kListForgetsNothing,
                 {"state_after_delete_is_not_found", "twenty_concurrent_containers"}},
-        LieCase{Lie::kKillIgnored, {"kill_term_exits_143", "stop_escalates_to_kill_137"}}));
+        LieCase{Lie::kKillIgnored, {"kill_term_exits_143", "stop_escalates_to_kill_137"}},
+        LieCase{Lie::kStoppedSaysRunning,
+                {"state_stopped_after_exit", "state_stopped_after_kill"}}));
+
+// A stack that breaks one promise fails exactly the cases that check it, no more: the
+// suite's other cases do not depend on the lie.
+TEST(LifecycleSuiteTest, AStackThatSaysRunningAfterExitFailsOnlyTheStoppedStateCases) {
+  auto stack = std::make_shared<FakeStack>();
+  stack->lies.insert(Lie::kStoppedSaysRunning);
+  auto results = RunAll(stack);
+  std::set<std::string> failed;
+  for (const auto& [name, r] : results) {
+    if (ObservesKernel(name)) continue;
+    if (r.status != CaseStatus::kPass) failed.insert(name);
+  }
+  EXPECT_EQ(failed,
+            (std::set<std::string>{"state_stopped_after_exit", "state_stopped_after_kill"}));
+  EXPECT_NE(results["state_stopped_after_exit"].reason.find("'running', expected 'stopped'"),
+            std::string::npos)
+      << results["state_stopped_after_exit"].reason;
+}
 
 TEST(LifecycleSuiteTest, MissingCapabilitiesSkipWithTheReason) {
   auto stack = std::make_shared<FakeStack>();

@@ -13,6 +13,7 @@
 #include "harness/core/fs.h"
 #include "harness/core/subprocess.h"
 #include "harness/drivers/null_driver.h"
+#include "suites/suite.h"
 
 extern char** environ;
 
@@ -66,16 +67,16 @@ Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
   spec.arch = &arch;
   spec.argv = {"/probe", "exit", "0"};
   spec.writable_tmp = false;
-  StepResult cr = d.Create(spec);
+  StepResult cr = Guarded([&] { return d.Create(spec); });
   c.create = Ms(cr.duration_ns);
   if (!cr.ok()) {
     c.error = "create: " + cr.status.message();
     return c;
   }
-  StepResult st = d.Start(id);
+  StepResult st = Guarded([&] { return d.Start(id); });
   c.start = Ms(st.duration_ns);
   if (st.ok()) {
-    WaitResult w = d.Wait(id, timeout);
+    WaitResult w = Guarded([&] { return d.Wait(id, timeout); });
     c.wait = Ms(w.duration_ns);
     if (!w.ok()) {
       c.error = "wait: " + w.status.message();
@@ -89,7 +90,7 @@ Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
     c.error = "start: " + st.status.message();
   }
   // Always delete: a failed cycle must not leave its container behind.
-  StepResult dl = d.Delete(id, /*force=*/!c.error.empty());
+  StepResult dl = Guarded([&] { return d.Delete(id, /*force=*/!c.error.empty()); });
   c.del = Ms(dl.duration_ns);
   if (!dl.ok() && c.error.empty()) c.error = "delete: " + dl.status.message();
   c.total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -6,6 +6,7 @@
 
 #include "harness/core/fs.h"
 #include "harness/core/json_int.h"
+#include "harness/core/json_read.h"
 #include "harness/core/log.h"
 
 namespace polyarch {
@@ -281,10 +282,16 @@ ExecResult DockerDriver::Exec(const std::string& id, const std::vector<std::stri
         Call(&r, Request("GET", "/exec/" + UrlEncode(exec_id) + "/json", "", Remaining(deadline)));
     if (!inspected || !inspected->ok()) return done();
     json j = ParseObject(inspected->body);
-    bool running = j.is_object() && j.value("Running", false);
+    // Running is a boolean; ExitCode is null until the process has exited.
+    Result<bool> running = BoolField(j, "Running");
+    if (!running.ok()) {
+      r.status = Internal("GET /exec/{id}/json: " + running.status().message());
+      r.output = Bounded(inspected->body);
+      return done();
+    }
     std::optional<int> exit_code =
-        j.is_object() && j.contains("ExitCode") ? JsonInteger<int>(j["ExitCode"]) : std::nullopt;
-    if (!running && exit_code) {
+        j.contains("ExitCode") ? JsonInteger<int>(j["ExitCode"]) : std::nullopt;
+    if (!*running && exit_code) {
       int code = *exit_code;
       // dockerd turns a runtime that could not start the process into exit 126 (or 127) and
       // writes the runtime's error on stdout: the process never ran, so no exit code.

@@ -1,0 +1,122 @@
+#include "suites/suite.h"
+
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "fake_driver.h"
+
+namespace polyarch {
+namespace {
+
+using testing::FakeDriver;
+using testing::FakeStack;
+
+class OneCaseSuite : public Suite {
+ public:
+  explicit OneCaseSuite(std::function<void(CaseContext&)> body) : body_(std::move(body)) {}
+  std::string_view name() const override { return "unit"; }
+  std::vector<CaseDef> Cases() const override {
+    std::vector<CaseDef> v;
+    AddCase(v, "the_case", "", {}, body_);
+    return v;
+  }
+
+ private:
+  std::function<void(CaseContext&)> body_;
+};
+
+CaseResult RunBody(std::shared_ptr<FakeStack> stack, std::function<void(CaseContext&)> body) {
+  OneCaseSuite suite(std::move(body));
+  FakeDriver d(stack);
+  SuiteEnv env;
+  env.run_prefix = "pa-unit-";
+  return RunCase(suite, suite.Cases()[0], d, **LookupArch("amd64"), env);
+}
+
+// A probe printing {"machine": 5} once made nlohmann throw out of a case and abort the
+// whole run. An exception escaping a case body now ends that case as an error with the
+// message, and what the case created is still removed.
+TEST(RunCaseTest, AnExceptionInACaseBodyIsThatCasesError) {
+  auto stack = std::make_shared<FakeStack>();
+  CaseResult r = RunBody(stack, [](CaseContext& ctx) {
+    ASSERT_TRUE(ctx.Run(ctx.Spec(ctx.NewId(), kProbeSleeper)));
+    nlohmann::json info = nlohmann::json::parse(R"({"machine": 5})");
+    (void)info["machine"].get<std::string>();  // throws type_error
+  });
+  EXPECT_EQ(r.status, CaseStatus::kError);
+  EXPECT_NE(r.reason.find("exception"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("type must be string, but is number"), std::string::npos) << r.reason;
+  EXPECT_TRUE(stack->boxes.empty()) << "the container the case made is cleaned up";
+  ASSERT_FALSE(r.steps.empty());
+  EXPECT_EQ(r.steps.back().verb, "cleanup");
+}
+
+TEST(RunCaseTest, AnExceptionAfterAFailureKeepsTheFirstReason) {
+  auto stack = std::make_shared<FakeStack>();
+  CaseResult r = RunBody(stack, [](CaseContext& ctx) {
+    ctx.Fail("the state was wrong");
+    throw std::runtime_error("and then it broke");
+  });
+  EXPECT_EQ(r.status, CaseStatus::kError);
+  EXPECT_NE(r.reason.find("and then it broke"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("the state was wrong"), std::string::npos) << r.reason;
+}
+
+TEST(RunCaseTest, ARequiredRefusalIsMarkedAndAnUnexpectedFailureIsNot) {
+  auto stack = std::make_shared<FakeStack>();
+  CaseResult r = RunBody(stack, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    ASSERT_TRUE(ctx.Run(ctx.Spec(id, kProbeSleeper)));
+    ctx.Refused(ctx.Start(id), "a second start");   // refused, as the case requires
+    ctx.Ok(ctx.Pause("pa-unit-no-such"), "pause");  // fails, and the case did not want that
+  });
+  ASSERT_GE(r.steps.size(), 4u);
+  EXPECT_EQ(r.steps[2].verb, "start");
+  EXPECT_FALSE(r.steps[2].ok);
+  EXPECT_TRUE(r.steps[2].expected_refusal);
+  EXPECT_EQ(r.steps[3].verb, "pause");
+  EXPECT_FALSE(r.steps[3].ok);
+  EXPECT_FALSE(r.steps[3].expected_refusal);
+  EXPECT_EQ(r.status, CaseStatus::kFail);
+}
+
+TEST(RunCaseTest, StepsCarryTheirVerbApartFromTheirName) {
+  auto stack = std::make_shared<FakeStack>();
+  CaseResult r = RunBody(stack, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    ASSERT_TRUE(ctx.Run(ctx.Spec(id, kProbeSleeper)));
+    ctx.Exec(id, {"/probe", "echo-args", "x"});
+    ctx.Kill(id, 9);
+    ctx.Delete(id, true);
+  });
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& s : r.steps) got.emplace_back(s.verb, s.name);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"create", "create"},
+                     {"start", "start"},
+                     {"exec", "exec /probe echo-args x"},
+                     {"kill", "kill 9"},
+                     {"delete --force", "delete --force"}}));
+}
+
+TEST(GuardedTest, AThrowingDriverCallIsAFailedResult) {
+  StepResult r = Guarded([]() -> StepResult { throw std::runtime_error("boom"); });
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status.message().find("boom"), std::string::npos);
+  StepResult fine = Guarded([] { return StepResult{}; });
+  EXPECT_TRUE(fine.ok());
+}
+
+TEST(ExpectNoneTest, JoinsEveryFailureIntoTheReason) {
+  auto stack = std::make_shared<FakeStack>();
+  CaseResult r = RunBody(stack, [](CaseContext& ctx) {
+    EXPECT_TRUE(ctx.ExpectNone({}));
+    EXPECT_FALSE(ctx.ExpectNone({"a is wrong", "b is missing"}));
+  });
+  EXPECT_EQ(r.status, CaseStatus::kFail);
+  EXPECT_EQ(r.reason, "a is wrong; b is missing");
+}
+
+}  // namespace
+}  // namespace polyarch
