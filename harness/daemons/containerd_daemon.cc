@@ -1,4 +1,5 @@
 #include "harness/daemons/containerd_daemon.h"
+#include "harness/daemons/dockerd_daemon.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,8 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
+#include "harness/core/strings.h"
 #include "harness/core/timing.h"
 #include "harness/daemons/unix_http.h"
 #include "images/digest.h"
@@ -37,20 +40,6 @@ constexpr size_t kSunPathMax = sizeof(sockaddr_un::sun_path) - 1;
 
 // Fixed by containerd and its runc shim, not by config.toml.
 constexpr char kRunContainerd[] = "/run/containerd";
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 std::string FormatMs(milliseconds ms) {
   if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
@@ -215,12 +204,14 @@ struct OrphanShim {
 std::string BundleSocket(const std::string& bundle) {
   auto text = ReadFile(bundle + "/address", 4096);
   if (!text.ok()) return "";
-  std::string address(TrimSpace(*text));
+  std::string address(Trim(*text));
   while (!address.empty() && address.back() == '\n') address.pop_back();
-  if (StartsWith(address, "unix://")) address = address.substr(7);
+  if (std::string_view(address).starts_with("unix://")) address = address.substr(7);
   // Only a socket in the shims' own directory: never anything a bundle file could point at.
   const std::string dir = std::string(kRunContainerd) + "/s/";
-  if (!StartsWith(address, dir) || address.find('/', dir.size()) != std::string::npos) return "";
+  if (!std::string_view(address).starts_with(dir) ||
+      address.find('/', dir.size()) != std::string::npos)
+    return "";
   return address;
 }
 
@@ -321,7 +312,9 @@ Status KillOrphanShims(const std::string& address) {
     std::vector<std::string> argv = ProcessArgv(e->d_name);
     if (argv.empty()) continue;
     std::string base = argv[0].substr(argv[0].rfind('/') + 1);
-    if (!StartsWith(base, "containerd-shim") || ArgAfter(argv, "-address") != address) continue;
+    if (!std::string_view(base).starts_with("containerd-shim") ||
+        ArgAfter(argv, "-address") != address)
+      continue;
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     OrphanShim shim{pid, ArgAfter(argv, "-namespace"), ArgAfter(argv, "-id"), ShimSocket(pid)};
     // A shim cut off in the middle of a delete works in a bundle containerd already removed:
@@ -394,11 +387,11 @@ std::vector<std::string> DaemonEnvironment() {
   std::string path;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
-    if (StartsWith(kv, "NOTIFY_SOCKET=") || StartsWith(kv, "LISTEN_") ||
-        StartsWith(kv, "DOCKER_") || StartsWith(kv, "CONTAINERD_")) {
+    if (kv.starts_with("NOTIFY_SOCKET=") || kv.starts_with("LISTEN_") ||
+        kv.starts_with("DOCKER_") || kv.starts_with("CONTAINERD_")) {
       continue;
     }
-    if (StartsWith(kv, "PATH=")) {
+    if (kv.starts_with("PATH=")) {
       path = std::string(kv.substr(5));
       continue;
     }
@@ -459,7 +452,8 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
                            {"dir", s.dir},
                            {"log", s.log_path},
                            {"argv", s.argv},
-                           {"created_host_dirs", s.created_host_dirs}};
+                           {"created_host_dirs", s.created_host_dirs},
+                           {"cgroup_parents", s.cgroup_parents}};
   if (s.journal != nullptr) {
     PA_RETURN_IF_ERROR(s.journal->Add({"daemon", s.dir, record}));
   }
@@ -587,6 +581,9 @@ Status DaemonProcess::Cleanup() {
   for (const auto& f : spec_.pid_files) {
     if (::unlink(f.c_str()) != 0 && errno != ENOENT) keep(ErrnoStatus(errno, "unlink " + f));
   }
+  for (const auto& left : RemoveCgroups(spec_.cgroup_parents)) {
+    keep(FailedPrecondition("cgroup " + left + " could not be removed"));
+  }
   return first;
 }
 
@@ -608,7 +605,7 @@ std::string DaemonProcess::LogTail(size_t lines) const {
   while (!rest.empty()) {
     size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
-    if (!TrimSpace(line).empty()) all.push_back(line);
+    if (!Trim(line).empty()) all.push_back(line);
     if (nl == std::string_view::npos) break;
     rest.remove_prefix(nl + 1);
   }
@@ -677,13 +674,13 @@ Result<std::string> ParseCtrServerVersion(std::string_view ctr_output) {
     size_t nl = rest.find('\n');
     std::string_view raw = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    std::string_view line = TrimSpace(raw);
+    std::string_view line = Trim(raw);
     if (!raw.empty() && raw.front() != ' ' && raw.front() != '\t') {
       in_server = line == "Server:";  // a new top-level section
       continue;
     }
-    if (in_server && StartsWith(line, "Version:")) {
-      std::string_view v = TrimSpace(line.substr(8));
+    if (in_server && std::string_view(line).starts_with("Version:")) {
+      std::string_view v = Trim(line.substr(8));
       if (!v.empty()) return std::string(v);
     }
   }
@@ -745,7 +742,7 @@ Result<std::unique_ptr<ContainerdDaemon>> ContainerdDaemon::Start(
     PA_ASSIGN_OR_RETURN(ProcessResult r,
                         RunProcess(o, Remaining(deadline, milliseconds(200), milliseconds(10000))));
     if (!r.success()) {
-      std::string err(TrimSpace(r.err.Text()));
+      std::string err(Trim(r.err.Text()));
       if (size_t nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
       return Unavailable("`ctr version` " + r.Describe() + (err.empty() ? "" : ": " + err));
     }
@@ -833,6 +830,15 @@ Status RecoverDaemon(const nlohmann::json& record) {
       const std::string path = d.get<std::string>();
       if (path == kRunContainerd || path == "/run/docker/plugins" || path == "/run/docker") {
         RemoveEmptyDirs(path);
+      }
+    }
+  }
+  // The daemon's own cgroup parents, only under the names polyarch gives them.
+  if (record.contains("cgroup_parents") && record["cgroup_parents"].is_array()) {
+    for (const auto& c : record["cgroup_parents"]) {
+      if (!c.is_string() || !ValidCgroupParent(c.get<std::string>())) continue;
+      for (const auto& left : RemoveCgroups({c.get<std::string>()})) {
+        keep(FailedPrecondition("cgroup " + left + " could not be removed"));
       }
     }
   }

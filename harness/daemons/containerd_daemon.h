@@ -64,6 +64,9 @@ class DaemonProcess {
     // fixed paths (/run/containerd, /run/docker): journaled with the daemon, so that
     // RecoverDaemon can remove them, when empty, after a polyarch that could not stop it.
     std::vector<std::string> created_host_dirs;
+    // Top-level cgroups (by name, in every hierarchy) the daemon puts its containers under:
+    // removed once the daemon stopped, and by RecoverDaemon.
+    std::vector<std::string> cgroup_parents;
     Journal* journal = nullptr;  // optional; records the daemon before it starts
   };
 

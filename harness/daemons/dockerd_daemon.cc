@@ -14,6 +14,7 @@
 #include "harness/core/log.h"
 #include "harness/core/timing.h"
 #include "harness/daemons/unix_http.h"
+#include "images/digest.h"
 
 namespace polyarch {
 namespace {
@@ -39,6 +40,16 @@ std::string StringField(const nlohmann::json& j, const char* key) {
 }
 
 }  // namespace
+
+bool ValidCgroupParent(std::string_view name) {
+  return (name.starts_with("polyarch-") || name.starts_with("pa")) && name.size() > 3 &&
+         name.find('/') == std::string_view::npos && name.find("..") == std::string_view::npos;
+}
+
+std::string DockerdCgroupParent(const std::string& dir, const DockerdOptions& options) {
+  if (!options.cgroup_parent.empty()) return options.cgroup_parent;
+  return "polyarch-dockerd-" + Sha256Hex(dir).substr(0, 12);
+}
 
 std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::string& dir,
                                      const std::string& containerd_address,
@@ -70,6 +81,9 @@ std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::stri
       "--ip-masq=false",
       "--ip-forward=false",
       "--userland-proxy=false",
+      // Containers' cgroups under a name of polyarch's, never the host's shared /docker.
+      "--cgroup-parent",
+      DockerdCgroupParent(dir, options),
   };
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   return argv;
@@ -126,8 +140,16 @@ Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions
                               containerd_address + " (" + s.message() + ")");
   }
 
+  if (!ValidCgroupParent(DockerdCgroupParent(run_dir + "/dockerd", options))) {
+    return InvalidArgument(
+        "a dockerd cgroup parent is one name of polyarch's (\"polyarch-...\" or "
+        "a run prefix \"pa...\"), got '" +
+        options.cgroup_parent + "'");
+  }
+
   std::unique_ptr<DockerdDaemon> d(new DockerdDaemon());
   d->dir_ = run_dir + "/dockerd";
+  d->cgroup_parent_ = DockerdCgroupParent(d->dir_, options);
   d->address_ = d->dir_ + "/docker.sock";
   d->data_root_ = d->dir_ + "/data";
   d->exec_root_ = d->dir_ + "/exec";
@@ -156,6 +178,7 @@ Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions
   if (d->created_run_docker_) spec.created_host_dirs.push_back(kRunDocker);
   spec.pid_files = {d->dir_ + "/dockerd.pid"};
   spec.socket_trees = {d->exec_root_};
+  spec.cgroup_parents = {d->cgroup_parent_};
   spec.journal = options.journal;
   PA_ASSIGN_OR_RETURN(d->process_, DaemonProcess::Spawn(std::move(spec)));
 

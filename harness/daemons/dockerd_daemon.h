@@ -30,6 +30,10 @@ struct DockerdOptions {
   // dockerd's own --shutdown-timeout (how long it waits for containers on SIGTERM): kept
   // below Stop's default grace so dockerd, not SIGKILL, ends its containers.
   std::chrono::seconds shutdown_timeout{5};
+  // The cgroup its containers go under, in every hierarchy (--cgroup-parent): never dockerd's
+  // shared default "/docker". Empty names it after the daemon's directory
+  // ("polyarch-dockerd-<12 hex digits>"); it must start with "polyarch-". Stop removes it.
+  std::string cgroup_parent;
   std::vector<std::string> extra_args;  // appended to the command line (tests: a bad flag)
   Journal* journal = nullptr;           // optional: the daemon is recorded before it starts
 };
@@ -59,6 +63,7 @@ class DockerdDaemon {
   const std::string& exec_root() const { return exec_root_; }
   const std::string& log_path() const { return process_->log_path(); }
   const std::string& containerd_address() const { return containerd_address_; }
+  const std::string& cgroup_parent() const { return cgroup_parent_; }
   Endpoint endpoint() const { return {address_, true}; }
   const DockerVersion& version() const { return version_; }
   pid_t pid() const { return process_->pid(); }
@@ -82,12 +87,21 @@ class DockerdDaemon {
   std::string data_root_;
   std::string exec_root_;
   std::string containerd_address_;
+  std::string cgroup_parent_;
   DockerVersion version_;
   // /run/docker and /run/docker/plugins did not exist before this start.
   bool created_run_docker_ = false;
   bool created_plugins_dir_ = false;
   std::unique_ptr<daemons_internal::DaemonProcess> process_;
 };
+
+// Whether `name` may be a private daemon's cgroup parent: one path component named as polyarch
+// names its things ("polyarch-..." or a run prefix "pa..."), never dockerd's shared "docker".
+// Recovery removes only such names, whatever a journal says.
+bool ValidCgroupParent(std::string_view name);
+
+// The cgroup parent of the daemon in `dir`: options.cgroup_parent, or one named after `dir`.
+std::string DockerdCgroupParent(const std::string& dir, const DockerdOptions& options);
 
 // The full dockerd command line for a daemon in `dir` (exposed for tests and reports).
 std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::string& dir,

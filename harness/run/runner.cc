@@ -426,8 +426,8 @@ void Run::StartLayers() {
         DockerdOptions o;
         o.run_dir = run_dir_ + "/daemons";
         o.journal = journal_.get();
-        // Containers' cgroups under the run's name, not dockerd's shared default "/docker".
-        o.extra_args = {"--cgroup-parent", "polyarch-" + run_id_ + "-docker"};
+        // Containers' cgroups under the run's name, which the run's cleanup also looks for.
+        o.cgroup_parent = "polyarch-" + run_id_ + "-docker";
         auto d = DockerdDaemon::Start(o, containerd_->address());
         if (d.ok()) {
           dockerd_ = std::move(*d);

@@ -317,7 +317,7 @@ void DockerdKilled(ScenarioContext& ctx) {
   o.run_dir = ctx.dir();
   o.journal = ctx.config().journal;
   // Containers' cgroups under the scenario's name, so what dockerd leaves can be found.
-  o.extra_args = {"--cgroup-parent", ctx.prefix() + "docker"};
+  o.cgroup_parent = ctx.prefix() + "docker";
   t0 = Clock::now();
   auto daemon = DockerdDaemon::Start(o, (*containerd)->address());
   ctx.Step("start dockerd", "DockerdDaemon::Start", Clock::now() - t0, daemon.status());

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
@@ -111,6 +112,8 @@ class DockerIntegrationTest : public ::testing::Test {
       daemon_pids.push_back(dockerd_->pid());
       Status s = dockerd_->Stop();
       EXPECT_TRUE(s.ok()) << s.ToString();
+      // Stop removes the daemon's cgroup parent from every hierarchy.
+      EXPECT_EQ(FindCgroups({dockerd_->cgroup_parent()}), std::vector<std::string>{});
       delete dockerd_;
       dockerd_ = nullptr;
     }
@@ -189,6 +192,11 @@ class DockerIntegrationTest : public ::testing::Test {
     EXPECT_EQ(st.state, ContainerState::kRunning);
     EXPECT_GT(st.pid, 0);
     EXPECT_TRUE(PathExists("/proc/" + std::to_string(st.pid)));
+    // Its cgroup is under the private daemon's cgroup parent, never the host's shared /docker.
+    auto cgroup = ReadFile("/proc/" + std::to_string(st.pid) + "/cgroup");
+    ASSERT_TRUE(cgroup.ok());
+    EXPECT_NE(cgroup->find(":/" + dockerd_->cgroup_parent() + "/"), std::string::npos) << *cgroup;
+    EXPECT_EQ(cgroup->find(":/docker/"), std::string::npos) << *cgroup;
 
     StepResult pause = d->Pause(spec.id);
     ASSERT_TRUE(pause.ok()) << pause.status.ToString();
