@@ -357,14 +357,18 @@ void DockerdKilled(ScenarioContext& ctx) {
                  (death ? death->Describe() : "still running 5 s after SIGKILL"));
   OtherLayerStillPasses(ctx);
 
-  // dockerd's containers outlive it under containerd; its mounts and sockets stay behind.
+  // dockerd's containers outlive it under containerd; its mounts, sockets and cgroup parent
+  // stay behind. containerd stops first: it ends the shims and containers the dead dockerd
+  // left, whose cgroups would otherwise keep dockerd's cgroup parent from being removed.
   json recovery = json::object();
   t0 = Clock::now();
-  Status d = (*daemon)->Stop();
-  ctx.Step("recover dockerd", "DockerdDaemon::Stop (mounts, sockets)", Clock::now() - t0, d);
   Status c = (*containerd)->Stop();
   ctx.Step("stop containerd", "ContainerdDaemon::Stop (dockerd's shims and containers)",
            Clock::now() - t0, c);
+  t0 = Clock::now();
+  Status d = (*daemon)->Stop();
+  ctx.Step("recover dockerd", "DockerdDaemon::Stop (mounts, sockets, cgroup parent)",
+           Clock::now() - t0, d);
   recovery["dockerd"] = d.ok() ? "recovered" : d.message();
   recovery["containerd"] = c.ok() ? "stopped" : c.message();
   ctx.Expect(d.ok(), "recovering the dead dockerd: " + d.message());
