@@ -1,29 +1,25 @@
 #include "harness/core/cgroups.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <sstream>
+#include <thread>
 
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 
 namespace polyarch {
 
-std::vector<std::string> CgroupRoots() {
+std::vector<std::string> CgroupRoots(const std::string& root) {
   std::vector<std::string> roots;
-  auto info = ReadFile("/proc/self/mountinfo");
-  if (!info.ok()) return roots;
-  std::istringstream in(*info);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream left(line.substr(0, dash)), right(line.substr(dash + 3));
-    std::string id, parent, dev, root, mount_point, fstype;
-    left >> id >> parent >> dev >> root >> mount_point;
-    right >> fstype;
-    if (fstype == "cgroup" || fstype == "cgroup2") roots.push_back(mount_point);
+  auto mounts = ReadMountInfo(root);
+  if (!mounts.ok()) return roots;
+  for (const Mount& m : *mounts) {
+    if (m.fstype == "cgroup" || m.fstype == "cgroup2") roots.push_back(m.mount_point);
   }
   return roots;
 }
@@ -62,6 +58,45 @@ Status RemoveCgroupTree(const std::string& path) {
     return ErrnoStatus(errno, "rmdir " + path + " (a process may still be in it)");
   }
   return Status::Ok();
+}
+
+int KillCgroupProcesses(const std::string& path) {
+  int n = 0;
+  auto write = [](const std::string& file, std::string_view value) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)!::write(fd, value.data(), value.size());
+    ::close(fd);
+  };
+  write(path + "/freezer.state", "THAWED");  // v1 freezer hierarchy
+  write(path + "/cgroup.freeze", "0");       // v2
+  if (auto procs = ReadFile(path + "/cgroup.procs", 1 << 20); procs.ok()) {
+    std::istringstream in(*procs);
+    for (pid_t pid; in >> pid;) n += pid > 1 && ::kill(pid, SIGKILL) == 0;
+  }
+  if (DIR* d = ::opendir(path.c_str())) {
+    std::vector<std::string> children;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_type == DT_DIR && e->d_name[0] != '.') children.push_back(path + "/" + e->d_name);
+    }
+    ::closedir(d);
+    for (const auto& c : children) n += KillCgroupProcesses(c);
+  }
+  return n;
+}
+
+Status RemoveCgroupTreeKillingWhatIsLeft(const std::string& path, int* killed,
+                                         std::chrono::milliseconds patience) {
+  Status s = RemoveCgroupTree(path);
+  if (s.ok()) return s;
+  const int n = KillCgroupProcesses(path);
+  if (killed != nullptr) *killed += n;
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!s.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s = RemoveCgroupTree(path);
+  }
+  return s;
 }
 
 std::vector<std::string> RemoveCgroups(const std::vector<std::string>& prefixes) {

@@ -5,6 +5,7 @@
 #ifndef POLYARCH_HARNESS_CORE_CGROUPS_H_
 #define POLYARCH_HARNESS_CORE_CGROUPS_H_
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,8 +14,9 @@
 
 namespace polyarch {
 
-// Mount points of every cgroup (v1) and cgroup2 hierarchy.
-std::vector<std::string> CgroupRoots();
+// Mount points of every cgroup (v1) and cgroup2 hierarchy, from the mount table under `root`
+// ("" is the real one).
+std::vector<std::string> CgroupRoots(const std::string& root = "");
 
 // Top-level cgroups, in any hierarchy, whose name starts with one of `prefixes`.
 std::vector<std::string> FindCgroups(const std::vector<std::string>& prefixes);
@@ -22,6 +24,19 @@ std::vector<std::string> FindCgroups(const std::vector<std::string>& prefixes);
 // Removes a cgroup and the cgroups under it, deepest first. A cgroup that still holds a
 // process cannot be removed: the error names it.
 Status RemoveCgroupTree(const std::string& path);
+
+// Sends SIGKILL to every process in a cgroup and the cgroups below it, thawing frozen ones
+// first (a frozen process cannot act on it). Returns how many were signalled. Only for a
+// cgroup whose name says it is polyarch's and whose owner is gone: whatever is in it is left
+// over.
+int KillCgroupProcesses(const std::string& path);
+
+// RemoveCgroupTree; when something still runs in the tree, KillCgroupProcesses and retry for
+// up to `patience` (a killed process leaves its cgroup only once its parent has reaped it).
+// `killed`, when given, counts the processes signalled.
+Status RemoveCgroupTreeKillingWhatIsLeft(const std::string& path, int* killed = nullptr,
+                                         std::chrono::milliseconds patience =
+                                             std::chrono::milliseconds(3000));
 
 // FindCgroups + RemoveCgroupTree; returns what could not be removed.
 std::vector<std::string> RemoveCgroups(const std::vector<std::string>& prefixes);

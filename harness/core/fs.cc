@@ -118,8 +118,8 @@ bool PathExists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-std::vector<std::string> ProcessArgv(const std::string& pid) {
-  auto data = ReadFile("/proc/" + pid + "/cmdline", 1 << 20);
+std::vector<std::string> ProcessArgv(const std::string& pid, const std::string& root) {
+  auto data = ReadFile(root + "/proc/" + pid + "/cmdline", 1 << 20);
   std::vector<std::string> argv;
   if (!data.ok()) return argv;
   size_t start = 0;
@@ -184,18 +184,32 @@ Status RemoveTree(const std::string& path) {
   return RemoveAt(AT_FDCWD, path, st.st_dev, path);
 }
 
-Result<std::vector<std::string>> MountsUnder(const std::string& path) {
-  PA_ASSIGN_OR_RETURN(std::string info, ReadFile("/proc/self/mountinfo"));
-  std::vector<std::string> out;
-  std::istringstream in(info);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, devno, root, mount_point;
-    fields >> id >> parent >> devno >> root >> mount_point;
-    if (mount_point == path || mount_point.rfind(path + "/", 0) == 0) out.push_back(line);
+Status WalkSameFileSystem(const std::string& dir, int depth, const WalkVisitor& visit) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return ErrnoStatus(errno, "opendir " + dir);
   }
-  return out;
+  struct stat dir_st {};
+  ::fstat(::dirfd(d), &dir_st);
+  std::vector<std::string> subdirs;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string path = dir + "/" + e->d_name;
+    if (visit(path, e->d_name, st) == WalkNext::kDescend && S_ISDIR(st.st_mode) && depth > 0 &&
+        st.st_dev == dir_st.st_dev) {
+      subdirs.push_back(std::move(path));
+    }
+  }
+  ::closedir(d);
+  Status first;
+  for (const auto& sub : subdirs) {
+    Status s = WalkSameFileSystem(sub, depth - 1, visit);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
 }
 
 Result<TempDir> TempDir::Create(const std::string& prefix, const std::string& parent) {

@@ -2,7 +2,10 @@
 #ifndef POLYARCH_HARNESS_CORE_FS_H_
 #define POLYARCH_HARNESS_CORE_FS_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
+
+#include <functional>
 
 #include <string>
 #include <vector>
@@ -30,12 +33,10 @@ Status RemoveTree(const std::string& path);
 
 bool PathExists(const std::string& path);
 
-// The argv of a running process (/proc/<pid>/cmdline split at NULs), or empty when it is gone,
-// a kernel thread, or unreadable.
-std::vector<std::string> ProcessArgv(const std::string& pid);
+// The argv of a running process (/proc/<pid>/cmdline split at NULs, under `root`: "" is the
+// real /proc), or empty when it is gone, a kernel thread, or unreadable.
+std::vector<std::string> ProcessArgv(const std::string& pid, const std::string& root = "");
 
-// Lines of /proc/self/mountinfo whose mount point is `path` or below it.
-Result<std::vector<std::string>> MountsUnder(const std::string& path);
 
 // A directory created with mkdtemp under `parent` (default: $TMPDIR or /tmp), removed with
 // RemoveTree when the object dies unless Keep() was called.
@@ -54,6 +55,16 @@ class TempDir {
   std::string path_;
   bool keep_ = false;
 };
+
+// A bounded walk that stays on one file system: `visit` gets every entry under `dir` (its
+// path, its name and its lstat, links never followed) and says whether to step into it when
+// it is a directory. Directories are entered down to `depth` levels below `dir`, and never
+// when they are another file system (a container's rootfs, a daemon's overlay). Entries that
+// vanish during the walk are passed over. A `dir` that does not exist is an empty walk.
+enum class WalkNext { kDescend, kSkip };
+using WalkVisitor =
+    std::function<WalkNext(const std::string& path, const std::string& name, const struct stat&)>;
+Status WalkSameFileSystem(const std::string& dir, int depth, const WalkVisitor& visit);
 
 }  // namespace polyarch
 

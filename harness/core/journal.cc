@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "harness/core/fs.h"
+#include "harness/core/timing.h"
 
 namespace polyarch {
 namespace {
@@ -44,14 +45,6 @@ class FileLock {
   Status status_;
 };
 
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -88,7 +81,7 @@ Status Journal::Append(const nlohmann::json& line) {
 
 Status Journal::Add(const JournalRecord& record) {
   nlohmann::json line = {{"v", kFormatVersion}, {"op", "add"},         {"kind", record.kind},
-                         {"key", record.key},   {"data", record.data}, {"time", NowUtc()},
+                         {"key", record.key},   {"data", record.data}, {"time", UtcNow()},
                          {"pid", ::getpid()}};
   const std::string& run = record.run.empty() ? run_ : record.run;
   if (!run.empty()) line["run"] = run;
@@ -97,7 +90,7 @@ Status Journal::Add(const JournalRecord& record) {
 
 Status Journal::Remove(std::string_view kind, std::string_view key) {
   nlohmann::json line = {{"v", kFormatVersion}, {"op", "remove"},   {"kind", kind},
-                         {"key", key},          {"time", NowUtc()}, {"pid", ::getpid()}};
+                         {"key", key},          {"time", UtcNow()}, {"pid", ::getpid()}};
   PA_RETURN_IF_ERROR(Append(line));
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && st.st_size > kCompactBytes) return Compact();
@@ -151,7 +144,7 @@ Status Journal::Compact() {
   std::string text;
   for (const auto& r : live) {
     nlohmann::json line = {{"v", kFormatVersion}, {"op", "add"},    {"kind", r.kind},
-                           {"key", r.key},        {"data", r.data}, {"time", NowUtc()},
+                           {"key", r.key},        {"data", r.data}, {"time", UtcNow()},
                            {"pid", ::getpid()}};
     if (!r.run.empty()) line["run"] = r.run;
     text += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

@@ -81,9 +81,18 @@ std::vector<Mount> ParseMountInfo(std::string_view text) {
   return mounts;
 }
 
-Result<std::vector<Mount>> ReadMountInfo(const std::string& root) {
-  PA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/proc/self/mountinfo", 64 << 20));
+Result<std::vector<Mount>> ReadMountInfo(const std::string& root, const std::string& pid) {
+  PA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/proc/" + pid + "/mountinfo", 64 << 20));
   return ParseMountInfo(text);
+}
+
+Result<std::vector<std::string>> MountPointsUnder(const std::string& dir) {
+  PA_ASSIGN_OR_RETURN(std::vector<Mount> mounts, ReadMountInfo());
+  std::vector<std::string> points;
+  for (auto& m : mounts) {
+    if (PathUnder(m.mount_point, dir)) points.push_back(std::move(m.mount_point));
+  }
+  return points;
 }
 
 bool PathUnder(std::string_view path, std::string_view dir) {

@@ -32,11 +32,15 @@ struct Mount {
 bool ParseMountInfoLine(std::string_view line, Mount* out);
 // Every well-formed line of a mountinfo text, in order.
 std::vector<Mount> ParseMountInfo(std::string_view text);
-// /proc/self/mountinfo under `root` ("" is the real one; tests point it at a fake tree).
-Result<std::vector<Mount>> ReadMountInfo(const std::string& root = "");
+// /proc/<pid>/mountinfo under `root` ("" is the real /proc; tests point it at a fake tree).
+Result<std::vector<Mount>> ReadMountInfo(const std::string& root = "",
+                                         const std::string& pid = "self");
 
 // Whether `path` is `dir` or below it.
 bool PathUnder(std::string_view path, std::string_view dir);
+
+// The mount points at `dir` or below it, in the order they were mounted.
+Result<std::vector<std::string>> MountPointsUnder(const std::string& dir);
 
 }  // namespace polyarch
 

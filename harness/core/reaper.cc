@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "harness/core/fs.h"
+#include "harness/core/proc.h"
 
 namespace polyarch {
 
@@ -51,10 +52,8 @@ std::vector<pid_t> Children() {
 }
 
 bool IsZombie(pid_t pid) {
-  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
-  if (!stat.ok()) return false;
-  auto close = stat->rfind(')');
-  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
+  ProcStat st;
+  return ReadProcStat(pid, &st) && st.state == 'Z';
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Status and Result: the one error convention of polyarch.
 //
-// Three tiers (see DESIGN.md): a failure of the system under test is a Status stored in a
+// Three tiers (docs/design.md): a failure of the system under test is a Status stored in a
 // step or case result; a condition that stops the harness is a Status returned up to main,
 // which maps its code to an exit code; a bug is an assertion. Nothing here throws.
 #ifndef POLYARCH_HARNESS_CORE_STATUS_H_

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/subprocess.h"
 
 namespace polyarch {
@@ -73,23 +74,12 @@ CgroupLayout ParseCgroupLayout(std::string_view mountinfo, std::string_view v2_c
                                std::string_view proc_cgroups) {
   CgroupLayout l;
   bool v1 = false;
-  std::istringstream in{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mount-point options [optional...] - fstype source super-options
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream left(line.substr(0, dash));
-    std::string id, parent, dev, root, mount_point;
-    left >> id >> parent >> dev >> root >> mount_point;
-    std::istringstream right(line.substr(dash + 3));
-    std::string fstype, source, super;
-    right >> fstype >> source >> super;
-    if (fstype == "cgroup2") {
-      if (l.v2_mount.empty()) l.v2_mount = mount_point;
-    } else if (fstype == "cgroup") {
+  for (const Mount& m : ParseMountInfo(mountinfo)) {
+    if (m.fstype == "cgroup2") {
+      if (l.v2_mount.empty()) l.v2_mount = m.mount_point;
+    } else if (m.fstype == "cgroup") {
       v1 = true;
-      for (const auto& opt : Split(super, ',')) {
+      for (const auto& opt : Split(m.super_options, ',')) {
         if (opt == "rw" || opt == "ro" || opt.find('=') != std::string::npos) continue;
         AddUnique(l.v1_controllers, opt);
       }
@@ -101,7 +91,7 @@ CgroupLayout ParseCgroupLayout(std::string_view mountinfo, std::string_view v2_c
     if (!t.empty()) AddUnique(l.v2_controllers, t);
   }
   std::istringstream pc{std::string(proc_cgroups)};
-  while (std::getline(pc, line)) {
+  for (std::string line; std::getline(pc, line);) {
     if (line.empty() || line[0] == '#') continue;
     std::istringstream f(line);
     std::string name;

@@ -15,6 +15,8 @@
 #include "binfmt/procfs.h"
 #include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
+#include "harness/core/proc.h"
 
 namespace polyarch {
 namespace {
@@ -60,27 +62,6 @@ std::string Join(const std::vector<std::string>& argv) {
   return s;
 }
 
-struct ProcStat {
-  std::string comm;
-  char state = '?';
-  pid_t ppid = 0;
-};
-
-bool ReadProcStat(const std::string& pid, ProcStat* out) {
-  auto stat = ReadFilePrefix("/proc/" + pid + "/stat", 4096);
-  if (!stat.ok()) return false;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
-  size_t open = stat->find('(');
-  size_t close = stat->rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return false;
-  out->comm = stat->substr(open + 1, close - open - 1);
-  std::istringstream rest(stat->substr(close + 1));
-  std::string state;
-  rest >> state >> out->ppid;
-  out->state = state.empty() ? '?' : state[0];
-  return true;
-}
-
 std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> names;
   DIR* d = ::opendir(dir.c_str());
@@ -99,8 +80,8 @@ bool IsPid(const std::string& name) {
 }
 
 // Socket inodes a process holds open ("socket:[123]" links in /proc/<pid>/fd).
-void SocketInodes(pid_t pid, std::set<std::string>* out) {
-  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+void SocketInodes(const std::string& root, pid_t pid, std::set<std::string>* out) {
+  const std::string fd_dir = root + "/proc/" + std::to_string(pid) + "/fd";
   for (const auto& fd : ListDir(fd_dir)) {
     char target[128] = {};
     ssize_t n = ::readlink((fd_dir + "/" + fd).c_str(), target, sizeof target - 1);
@@ -113,9 +94,9 @@ void SocketInodes(pid_t pid, std::set<std::string>* out) {
 }
 
 // Bound unix socket paths -> their inodes, from /proc/net/unix.
-std::multimap<std::string, std::string> BoundUnixSockets() {
+std::multimap<std::string, std::string> BoundUnixSockets(const std::string& root) {
   std::multimap<std::string, std::string> bound;
-  auto text = ReadFile("/proc/net/unix", 64 << 20);
+  auto text = ReadFile(root + "/proc/net/unix", 64 << 20);
   if (!text.ok()) return bound;
   std::istringstream in(*text);
   std::string line;
@@ -133,50 +114,23 @@ std::multimap<std::string, std::string> BoundUnixSockets() {
 // Socket files under `dir`, `depth` levels down, never crossing into another file system (a
 // container's rootfs or a daemon's overlay is not walked).
 void FindSockets(const std::string& dir, int depth, std::vector<std::string>* out) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  struct stat dir_st {};
-  ::fstat(::dirfd(d), &dir_st);
-  std::vector<std::string> subdirs;
-  while (dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    struct stat st {};
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    std::string path = dir + "/" + e->d_name;
-    if (S_ISSOCK(st.st_mode)) {
-      out->push_back(path);
-    } else if (S_ISDIR(st.st_mode) && depth > 0 && st.st_dev == dir_st.st_dev) {
-      subdirs.push_back(std::move(path));
-    }
-  }
-  ::closedir(d);
-  for (const auto& s : subdirs) FindSockets(s, depth - 1, out);
+  (void)WalkSameFileSystem(dir, depth,
+                           [out](const std::string& path, const std::string&, const struct stat& st) {
+                             if (S_ISSOCK(st.st_mode)) out->push_back(path);
+                             return WalkNext::kDescend;
+                           });
 }
 
 // Entries under `dir`, `depth` levels down, whose name starts with one of `tokens`; what such an
 // entry holds is its own (not listed), and no other file system is entered.
 void FindNamed(const std::string& dir, int depth, const std::vector<std::string>& tokens,
                std::vector<std::string>* out) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  struct stat dir_st {};
-  ::fstat(::dirfd(d), &dir_st);
-  std::vector<std::string> subdirs;
-  while (dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    std::string path = dir + "/" + e->d_name;
-    if (StartsWithAny(e->d_name, tokens)) {
-      out->push_back(path);
-      continue;
-    }
-    struct stat st {};
-    if (depth > 0 && ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode) && st.st_dev == dir_st.st_dev) {
-      subdirs.push_back(std::move(path));
-    }
-  }
-  ::closedir(d);
-  for (const auto& s : subdirs) FindNamed(s, depth - 1, tokens, out);
+  (void)WalkSameFileSystem(
+      dir, depth, [&](const std::string& path, const std::string& name, const struct stat&) {
+        if (!StartsWithAny(name, tokens)) return WalkNext::kDescend;
+        out->push_back(path);
+        return WalkNext::kSkip;
+      });
 }
 
 json ProcessJson(const HostProcess& p) {
@@ -211,36 +165,13 @@ void DiffLists(const std::vector<T>& before, const std::vector<T>& after, Key ke
 
 }  // namespace
 
-bool ParseMountInfoLine(std::string_view line, MountInfoLine* out) {
-  size_t dash = line.find(" - ");
-  if (dash == std::string_view::npos) return false;
-  std::istringstream left(std::string(line.substr(0, dash)));
-  std::istringstream right(std::string(line.substr(dash + 3)));
-  std::string id, parent, dev, root, mount_point;
-  if (!(left >> id >> parent >> dev >> root >> mount_point)) return false;
-  MountInfoLine m;
-  if (!(right >> m.fstype)) return false;
-  right >> m.source >> m.options;
-  // Mount points escape space, tab, newline and backslash as \ooo.
-  for (size_t i = 0; i < mount_point.size(); ++i) {
-    auto oct = [](char c) { return c >= '0' && c <= '7'; };
-    if (mount_point[i] == '\\' && i + 3 < mount_point.size() && oct(mount_point[i + 1]) &&
-        oct(mount_point[i + 2]) && oct(mount_point[i + 3])) {
-      m.mount_point +=
-          static_cast<char>((mount_point[i + 1] - '0') * 64 + (mount_point[i + 2] - '0') * 8 +
-                            (mount_point[i + 3] - '0'));
-      i += 3;
-      continue;
-    }
-    m.mount_point += mount_point[i];
-  }
-  *out = std::move(m);
-  return true;
-}
-
 HostState TakeHostState(const HostStateScope& scope) {
   HostState s;
   const pid_t self = scope.self > 0 ? scope.self : ::getpid();
+  const std::string& root = scope.root;
+  // A path of the host, read under root; what a walk found there, as the host's path.
+  auto under = [&root](const std::string& path) { return root + path; };
+  auto host_path = [&root](std::string path) { return path.substr(root.size()); };
 
   // Processes: one pass over /proc for the parent map and what each process is.
   struct Seen {
@@ -248,11 +179,11 @@ HostState TakeHostState(const HostStateScope& scope) {
     std::vector<std::string> argv;
   };
   std::map<pid_t, Seen> all;
-  for (const auto& name : ListDir("/proc")) {
+  for (const auto& name : ListDir(under("/proc"))) {
     if (!IsPid(name)) continue;
     Seen seen;
-    if (!ReadProcStat(name, &seen.stat)) continue;
-    seen.argv = ProcessArgv(name);
+    if (!ReadProcStat(static_cast<pid_t>(std::atoi(name.c_str())), &seen.stat, root)) continue;
+    seen.argv = ProcessArgv(name, root);
     all[static_cast<pid_t>(std::atoi(name.c_str()))] = std::move(seen);
   }
   auto descends_from_self = [&](pid_t pid) {
@@ -273,7 +204,7 @@ HostState TakeHostState(const HostStateScope& scope) {
     for (const auto& token : scope.tokens) ours |= !token.empty() && NamesPath(cmdline, token);
     if (!ours && !scope.tokens.empty()) {
       // A container's process: its command line is the image's, its cgroup is named after it.
-      auto cg = ReadFilePrefix("/proc/" + std::to_string(pid) + "/cgroup", 16384);
+      auto cg = ReadFilePrefix(under("/proc/" + std::to_string(pid) + "/cgroup"), 16384);
       if (cg.ok()) {
         for (const auto& token : scope.tokens) {
           ours |= !token.empty() && cg->find("/" + token) != std::string::npos;
@@ -294,7 +225,7 @@ HostState TakeHostState(const HostStateScope& scope) {
 
   // Zombies: polyarch's own children nobody reaped, from every thread's children file.
   std::set<pid_t> children;
-  const std::string task_dir = "/proc/" + std::to_string(self) + "/task";
+  const std::string task_dir = under("/proc/" + std::to_string(self) + "/task");
   for (const auto& tid : ListDir(task_dir)) {
     auto text = ReadFile(task_dir + "/" + tid + "/children", 1 << 20);
     if (!text.ok()) continue;
@@ -303,20 +234,17 @@ HostState TakeHostState(const HostStateScope& scope) {
   }
   for (pid_t p : children) {
     ProcStat st;
-    if (!ReadProcStat(std::to_string(p), &st) || st.state != 'Z') continue;
+    if (!ReadProcStat(p, &st, root) || st.state != 'Z') continue;
     s.zombies.push_back({p, st.ppid, st.state, {"[" + st.comm + "]"}});
   }
 
   // Mounts.
-  if (auto info = ReadFile("/proc/" + std::to_string(self) + "/mountinfo", 64 << 20); info.ok()) {
-    std::istringstream in(*info);
-    std::string line;
-    while (std::getline(in, line)) {
-      MountInfoLine m;
-      if (!ParseMountInfoLine(line, &m)) continue;
+  if (auto mounts = ReadMountInfo(root, std::to_string(self)); mounts.ok()) {
+    for (const Mount& m : *mounts) {
       bool ours = false;
       for (const auto& dir : scope.dirs) {
-        ours |= Under(m.mount_point, dir) || NamesPath(m.source, dir) || NamesPath(m.options, dir);
+        ours |= Under(m.mount_point, dir) || NamesPath(m.source, dir) ||
+                NamesPath(m.super_options, dir);
       }
       for (const auto& root : scope.mount_roots) ours |= Under(m.mount_point, root);
       if (ours) s.mounts.push_back(m.mount_point + " " + m.fstype);
@@ -325,12 +253,12 @@ HostState TakeHostState(const HostStateScope& scope) {
   std::sort(s.mounts.begin(), s.mounts.end());
 
   // Cgroups: top-level directories of every hierarchy named with a token.
-  for (const auto& root : CgroupRoots()) {
-    for (const auto& name : ListDir(root)) {
+  for (const auto& hierarchy : CgroupRoots(root)) {
+    for (const auto& name : ListDir(under(hierarchy))) {
       if (!StartsWithAny(name, scope.tokens)) continue;
       struct stat st {};
-      if (::stat((root + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        s.cgroups.push_back(root + "/" + name);
+      if (::stat(under(hierarchy + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        s.cgroups.push_back(hierarchy + "/" + name);
       }
     }
   }
@@ -338,7 +266,7 @@ HostState TakeHostState(const HostStateScope& scope) {
   s.cgroups.erase(std::unique(s.cgroups.begin(), s.cgroups.end()), s.cgroups.end());
 
   // binfmt_misc entries.
-  RealProcFs procfs;
+  RealProcFs procfs(under(std::string(kBinfmtDir)));
   if (auto names = procfs.ListEntries(); names.ok()) {
     for (const auto& name : *names) {
       bool watched = std::find(scope.binfmt_names.begin(), scope.binfmt_names.end(), name) !=
@@ -351,13 +279,16 @@ HostState TakeHostState(const HostStateScope& scope) {
 
   // Sockets: all of them under the scope's directories; under the daemons' fixed directories
   // only those polyarch's processes listen on, or nobody does (a stale socket file).
-  for (const auto& dir : scope.dirs) FindSockets(dir, 24, &s.sockets);
+  std::vector<std::string> found;
+  for (const auto& dir : scope.dirs) FindSockets(under(dir), 24, &found);
+  for (auto& path : found) s.sockets.push_back(host_path(std::move(path)));
   std::vector<std::string> shared;
-  for (const auto& dir : scope.socket_dirs) FindSockets(dir, 4, &shared);
+  for (const auto& dir : scope.socket_dirs) FindSockets(under(dir), 4, &shared);
+  for (auto& path : shared) path = host_path(std::move(path));
   if (!shared.empty()) {
-    auto bound = BoundUnixSockets();
+    auto bound = BoundUnixSockets(root);
     std::set<std::string> our_inodes;
-    for (pid_t p : in_scope) SocketInodes(p, &our_inodes);
+    for (pid_t p : in_scope) SocketInodes(root, p, &our_inodes);
     for (const auto& path : shared) {
       auto [lo, hi] = bound.equal_range(path);
       bool listened = lo != hi;
@@ -370,11 +301,13 @@ HostState TakeHostState(const HostStateScope& scope) {
   s.sockets.erase(std::unique(s.sockets.begin(), s.sockets.end()), s.sockets.end());
 
   if (!scope.tokens.empty()) {
-    for (const auto& dir : scope.name_dirs) FindNamed(dir, 3, scope.tokens, &s.paths);
+    std::vector<std::string> named;
+    for (const auto& dir : scope.name_dirs) FindNamed(under(dir), 3, scope.tokens, &named);
+    for (auto& path : named) s.paths.push_back(host_path(std::move(path)));
   }
   std::sort(s.paths.begin(), s.paths.end());
   for (const auto& dir : scope.fixed_dirs) {
-    if (PathExists(dir)) s.fixed_dirs.push_back(dir);
+    if (PathExists(under(dir))) s.fixed_dirs.push_back(dir);
   }
   std::sort(s.fixed_dirs.begin(), s.fixed_dirs.end());
   return s;

@@ -49,6 +49,10 @@ struct HostStateScope {
                                           "/var/lib/containerd",      "/var/lib/docker",
                                           "/proc/sys/fs/binfmt_misc", "/sys/fs/cgroup"};
   pid_t self = 0;  // polyarch's pid; 0 means getpid()
+  // Where the host's files are read: "" is this host; tests point it at a fake tree holding
+  // proc/, sys/fs/cgroup/, run/ as they would be. Paths in the snapshot are the host's, without
+  // it.
+  std::string root;
 };
 
 struct HostProcess {
@@ -82,15 +86,6 @@ nlohmann::json DiffHostState(const HostState& before, const HostState& after);
 // How many things of each category the snapshot saw: evidence that a check really looked.
 nlohmann::json HostStateCounts(const HostState& state);
 
-// One line of /proc/<pid>/mountinfo as "<mount point> <fstype>", with the source and super
-// options (for matching a scope directory); false for a line that is not one.
-struct MountInfoLine {
-  std::string mount_point;  // unescaped (\040 is a space)
-  std::string fstype;
-  std::string source;
-  std::string options;  // super options
-};
-bool ParseMountInfoLine(std::string_view line, MountInfoLine* out);
 
 }  // namespace polyarch
 
