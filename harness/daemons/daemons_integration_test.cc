@@ -16,11 +16,12 @@
 
 #include "harness/core/elf.h"
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/journal.h"
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
-#include "harness/daemons/unix_http.h"
+#include "harness/daemons/http_client.h"
 #include "processes.h"
 
 namespace polyarch {
@@ -109,7 +110,7 @@ nlohmann::json GetJson(const std::string& socket, const std::string& target) {
 void ExpectNothingLeft(const std::string& run_dir, const std::vector<pid_t>& pids) {
   for (pid_t pid : pids) EXPECT_TRUE(Gone(pid)) << "pid " << pid << " is still there";
   EXPECT_TRUE(ProcessesMentioning(run_dir).empty()) << "a process still names " << run_dir;
-  auto mounts = MountsUnder(run_dir);
+  auto mounts = MountPointsUnder(run_dir);
   ASSERT_TRUE(mounts.ok()) << mounts.status().ToString();
   EXPECT_TRUE(mounts->empty()) << (*mounts)[0];
   std::vector<std::string> sockets = SocketsUnder(run_dir);

@@ -13,7 +13,7 @@
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
 #include "harness/core/timing.h"
-#include "harness/daemons/unix_http.h"
+#include "harness/daemons/http_client.h"
 #include "images/digest.h"
 
 namespace polyarch {

@@ -17,7 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/daemons/containerd_daemon.h"
+#include "harness/core/journal.h"
+#include "harness/core/status.h"
+#include "harness/daemons/daemon_process.h"
 
 namespace polyarch {
 

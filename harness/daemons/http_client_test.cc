@@ -1,4 +1,4 @@
-#include "harness/daemons/unix_http.h"
+#include "harness/daemons/http_client.h"
 
 #include <fcntl.h>
 #include <poll.h>
