@@ -14,7 +14,9 @@
 
 #include "binfmt/arch.h"
 #include "cli_runner.h"
+#include "lifecycle_check.h"
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/journal.h"
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
@@ -76,10 +78,8 @@ class ContainerdIntegrationTest : public ::testing::Test {
     daemon_ = daemon->release();
 
     run_id_ = "itest-" + std::to_string(::getpid());
-    auto t0 = Clock::now();
     auto layer = ContainerdLayer::Create(Options(run_id_));
     ASSERT_TRUE(layer.ok()) << layer.status().ToString();
-    import_ms_ = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
     layer_ = layer->release();
   }
 
@@ -115,7 +115,7 @@ class ContainerdIntegrationTest : public ::testing::Test {
       }
     }
     EXPECT_TRUE(ProcessesMentioning(dir_->path()).empty()) << "a containerd or shim survived";
-    auto mounts = MountsUnder(dir_->path());
+    auto mounts = MountPointsUnder(dir_->path());
     EXPECT_TRUE(mounts.ok() && mounts->empty());
     if (!ns.empty()) {
       EXPECT_FALSE(PathExists("/run/containerd/runc/" + ns)) << "runc state escaped the run dir";
@@ -190,7 +190,6 @@ class ContainerdIntegrationTest : public ::testing::Test {
   static Journal* journal_;
   static ContainerdDaemon* daemon_;
   static ContainerdLayer* layer_;
-  static int64_t import_ms_;
   std::unique_ptr<Driver> driver_;
 };
 std::string ContainerdIntegrationTest::skip_;
@@ -201,63 +200,28 @@ ImageSet* ContainerdIntegrationTest::images_ = nullptr;
 Journal* ContainerdIntegrationTest::journal_ = nullptr;
 ContainerdDaemon* ContainerdIntegrationTest::daemon_ = nullptr;
 ContainerdLayer* ContainerdIntegrationTest::layer_ = nullptr;
-int64_t ContainerdIntegrationTest::import_ms_ = 0;
 
 void ContainerdIntegrationTest::Lifecycle(std::string_view arch) {
   SCOPED_TRACE(std::string(arch));
   ASSERT_TRUE(layer_->Supports(*Arch(arch)).ok()) << layer_->Supports(*Arch(arch)).ToString();
-  ContainerSpec spec = Spec("lc-" + std::string(arch), arch, {"/probe", "sleep", "30"});
-  const std::string& id = spec.id;
-
-  StepResult r = driver_->Create(spec);
-  ASSERT_TRUE(r.ok()) << r.status.ToString();
-  EXPECT_GT(r.duration_ns, 0);
-  StateResult st = driver_->State(id);
-  ASSERT_TRUE(st.ok()) << st.status.ToString();
-  EXPECT_EQ(st.state, ContainerState::kCreated);
-  // runc keeps its state under the run's directory, not /run/containerd/runc.
-  EXPECT_TRUE(PathExists(layer_->runc_root() + "/" + layer_->ns() + "/" + id));
-  EXPECT_FALSE(PathExists("/run/containerd/runc/" + layer_->ns()));
-
-  r = driver_->Start(id);
-  ASSERT_TRUE(r.ok()) << r.status.ToString();
-  st = driver_->State(id);
-  EXPECT_EQ(st.state, ContainerState::kRunning);
-  ASSERT_GT(st.pid, 0);
-  EXPECT_TRUE(PathExists("/proc/" + std::to_string(st.pid)));
-
-  r = driver_->Pause(id);
-  ASSERT_TRUE(r.ok()) << r.status.ToString();
-  EXPECT_EQ(driver_->State(id).state, ContainerState::kPaused);
-  ExecResult paused_exec = driver_->Exec(id, {"/probe", "exit", "0"}, seconds(20));
-  EXPECT_FALSE(paused_exec.ok()) << "exec in a paused container must be refused";
-  r = driver_->Resume(id);
-  ASSERT_TRUE(r.ok()) << r.status.ToString();
-  EXPECT_EQ(driver_->State(id).state, ContainerState::kRunning);
-
-  ExecResult e = driver_->Exec(id, {"/probe", "echo-args", "hi"}, seconds(20));
-  ASSERT_TRUE(e.ok()) << e.status.ToString();
-  EXPECT_EQ(e.exit_code, 0);
-  EXPECT_EQ(e.out, "hi\n");
-  e = driver_->Exec(id, {"/probe", "exit", "3"}, seconds(20));
-  ASSERT_TRUE(e.ok()) << e.status.ToString();
-  EXPECT_EQ(e.exit_code, 3);
-
-  r = driver_->Kill(id, SIGTERM);
-  ASSERT_TRUE(r.ok()) << r.status.ToString();
-  WaitResult w = driver_->Wait(id, seconds(20));
-  ASSERT_TRUE(w.ok()) << w.status.ToString();
-  EXPECT_TRUE(w.exited);
-  EXPECT_EQ(w.exit_code, 143);
-  EXPECT_NE(w.output.Text().find("ready"), std::string::npos) << w.output.Text();
-  EXPECT_EQ(driver_->State(id).state, ContainerState::kStopped);
-
-  r = driver_->Delete(id, /*force=*/false);
-  ASSERT_TRUE(r.ok()) << r.status.ToString();
-  st = driver_->State(id);
-  EXPECT_TRUE(st.ok());
-  EXPECT_EQ(st.state, ContainerState::kNotFound);
-  EXPECT_FALSE(PathExists(layer_->runc_root() + "/" + layer_->ns() + "/" + id));
+  testing::LifecycleHooks hooks;
+  hooks.created = [](const std::string& id, const StepResult&) {
+    // runc keeps its state under the run's directory, not /run/containerd/runc.
+    EXPECT_TRUE(PathExists(layer_->runc_root() + "/" + layer_->ns() + "/" + id));
+    EXPECT_FALSE(PathExists("/run/containerd/runc/" + layer_->ns()));
+  };
+  hooks.paused = [this](const std::string& id) {
+    ExecResult paused_exec = driver_->Exec(id, {"/probe", "exit", "0"}, seconds(20));
+    EXPECT_FALSE(paused_exec.ok()) << "exec in a paused container must be refused";
+  };
+  hooks.exited = [](const WaitResult& w) {
+    EXPECT_NE(w.output.Text().find("ready"), std::string::npos) << w.output.Text();
+  };
+  hooks.deleted = [](const std::string& id) {
+    EXPECT_FALSE(PathExists(layer_->runc_root() + "/" + layer_->ns() + "/" + id));
+  };
+  testing::ExpectFullLifecycle(*driver_, *Arch(arch), Spec("lc-" + std::string(arch), arch, {}).id,
+                               hooks);
 }
 
 TEST_F(ContainerdIntegrationTest, LifecycleAmd64) { Lifecycle("amd64"); }
@@ -394,7 +358,7 @@ TEST_F(ContainerdIntegrationTest, ListShowsOnlyTheRunsContainersAndCleanupEmptie
   }
   EXPECT_EQ(Ctr({"namespaces", "ls", "-q"}).out.Text().find(other_ns), std::string::npos);
   EXPECT_FALSE(PathExists("/proc/" + std::to_string(c_pid)));
-  EXPECT_TRUE(MountsUnder((*other)->work_dir())->empty());
+  EXPECT_TRUE(MountPointsUnder((*other)->work_dir())->empty());
 
   // This run was not touched.
   mine = driver_->List();
@@ -434,50 +398,5 @@ TEST_F(ContainerdIntegrationTest, RefusalsAreFailedStepsAndCreateRollsBack) {
 
 // Not a benchmark: one quick look at what a whole run of a probe that exits at once costs per
 // operation here, next to `ctr run --rm` of the same image measured the same way.
-TEST_F(ContainerdIntegrationTest, QuickRunTimings) {
-  constexpr int kRounds = 7;
-  std::map<std::string, std::vector<double>> ms;
-  auto add = [&](const std::string& op, int64_t ns) { ms[op].push_back(ns / 1e6); };
-  for (int i = 0; i < kRounds; ++i) {
-    ContainerSpec spec = Spec("t" + std::to_string(i), "amd64", {"/probe", "exit", "0"});
-    auto t0 = Clock::now();
-    StepResult c = driver_->Create(spec);
-    StepResult s = driver_->Start(spec.id);
-    WaitResult w = driver_->Wait(spec.id, seconds(20));
-    StepResult d = driver_->Delete(spec.id, false);
-    auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    ASSERT_TRUE(c.ok() && s.ok() && w.ok() && w.exited && d.ok());
-    add("create", c.duration_ns);
-    add("start", s.duration_ns);
-    add("wait", w.duration_ns);
-    add("delete", d.duration_ns);
-    add("total (gRPC)", total);
-  }
-  const std::string runc_root = dir_->path() + "/ctr-runc";
-  for (int i = 0; i < kRounds; ++i) {
-    auto t0 = Clock::now();
-    // --runc-root and --fifo-dir: ctr's defaults are under /run/containerd.
-    auto r = Ctr({"-n", layer_->ns(), "run", "--rm", "--runc-root", runc_root, "--fifo-dir",
-                  dir_->path() + "/ctr-fifo", "--platform", "linux/amd64", images_->index_reference,
-                  "polyarch-" + run_id_ + "-ctr" + std::to_string(i), "/probe", "exit", "0"});
-    auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    ASSERT_TRUE(r.success()) << r.Describe() << r.err.Text();
-    add("ctr run --rm", total);
-  }
-  std::string report;
-  for (auto& [op, v] : ms) {
-    std::sort(v.begin(), v.end());
-    char line[160];
-    std::snprintf(line, sizeof line, "  %-14s p50 %7.1f ms  min %7.1f ms  max %7.1f ms\n",
-                  op.c_str(), v[v.size() / 2], v.front(), v.back());
-    report += line;
-  }
-  std::printf("containerd %s, %d rounds each (import of %zu images took %lld ms):\n%s",
-              layer_->version().c_str(), kRounds, images_->images.size(),
-              static_cast<long long>(import_ms_), report.c_str());
-  RecordProperty("timings", report);
-  EXPECT_TRUE(driver_->List().ids.empty());
-}
-
 }  // namespace
 }  // namespace polyarch

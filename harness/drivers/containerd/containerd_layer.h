@@ -80,6 +80,16 @@ class ContainerdLayer : public Layer {
   Status Unpack(const BuiltImage& image);
   Status DeleteLease(const std::string& id);
   void CloseAllStdio();
+
+  // Cleanup's steps, in order (containerd_cleanup.cc).
+  Status CleanupContainers();
+  Status CleanupImagesAndLeases();
+  Status CleanupSnapshots();
+  Status CleanupContent();
+  Status VerifyNamespaceEmpty();
+  Status DeleteNamespace();
+  Status RemoveWorkDir(bool everything_else_ok);
+  Status ListSnapshots(std::vector<std::string>* names) const;
   void JournalAdd(const std::string& kind, const std::string& key, nlohmann::json data);
   void JournalRemove(const std::string& kind, const std::string& key);
 
@@ -106,7 +116,7 @@ class ContainerdDriver : public Driver {
  public:
   explicit ContainerdDriver(ContainerdLayer* layer) : layer_(layer) {}
 
-  std::string_view layer() const override { return layer_->name(); }
+  std::string_view layer_name() const override { return layer_->name(); }
   Capabilities capabilities() const override { return layer_->capabilities(); }
 
   StepResult Create(const ContainerSpec& spec) override;
@@ -125,6 +135,11 @@ class ContainerdDriver : public Driver {
   const ctd::ContainerdClient& c() const { return *layer_->client_; }
   std::chrono::milliseconds step() const { return layer_->options_.step_timeout; }
 
+  // The steps of Create, Exec and Delete, timed as one by their verb.
+  Status CreateSteps(const ContainerSpec& spec);
+  Status ExecSteps(const std::string& id, const std::vector<std::string>& argv,
+                   std::chrono::milliseconds timeout, ExecResult* r);
+  Status DeleteSteps(const std::string& id, bool force);
   // Kills the task (resuming it first if paused: a frozen process does not die) and waits
   // for it to stop. kNotFound when there is no task.
   Status StopTask(const std::string& id);

@@ -145,14 +145,6 @@ Status ValidateIdentifier(std::string_view id, std::string_view what) {
 
 std::string NamespaceForRun(std::string_view run_id) { return "polyarch-" + std::string(run_id); }
 
-std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::json ContainerSpecJson(const ContainerSpec& spec) {
   OciSpecOptions o;

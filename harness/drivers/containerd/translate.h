@@ -72,9 +72,6 @@ Status ValidateIdentifier(std::string_view id, std::string_view what);
 // "polyarch-<run_id>".
 std::string NamespaceForRun(std::string_view run_id);
 
-// RFC 3339 in UTC, the form containerd's gc.expire label takes.
-std::string Rfc3339(std::chrono::system_clock::time_point t);
-
 // The OCI runtime spec of a container (MakeOciSpec: args and env from the spec, a /tmp tmpfs
 // when writable_tmp, root "rootfs", the id as hostname).
 nlohmann::json ContainerSpecJson(const ContainerSpec& spec);
