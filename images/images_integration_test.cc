@@ -10,7 +10,7 @@
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
-#include "harness/daemons/unix_http.h"
+#include "harness/daemons/http_client.h"
 #include "images/builder.h"
 
 namespace polyarch {

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@
 #include "binfmt/arch.h"
 #include "harness/core/capture.h"
 #include "harness/core/status.h"
+#include "harness/core/timing.h"
 
 namespace polyarch {
 
@@ -71,6 +74,24 @@ struct ListResult : StepResult {
   std::vector<std::string> ids;  // containers of this run only
 };
 
+// One driver verb, timed: `body(r)` fills a fresh result whose operation is `operation` (a
+// body that returns a Status sets the result's status with it), and the result's duration is
+// everything `body` did, whichever way it returned. Every verb of every driver is timed by
+// this one clock, so their figures compare.
+template <typename R = StepResult, typename Body>
+R TimedStep(std::string operation, Body&& body) {
+  R r;
+  r.operation = std::move(operation);
+  const auto start = std::chrono::steady_clock::now();
+  if constexpr (std::is_void_v<decltype(body(r))>) {
+    body(r);
+  } else {
+    r.status = body(r);
+  }
+  r.duration_ns = NanosSince(start);
+  return r;
+}
+
 struct Capabilities {
   bool pause = false;
   bool exec = false;
@@ -78,10 +99,6 @@ struct Capabilities {
   bool wait_exit_code = false;  // Wait reports the process's exit code
   bool state_pid = false;       // State reports the init pid
   bool created_state = false;   // a created-but-not-started container reports kCreated
-  bool events = false;
-  bool stats = false;
-  // Whether deleting a running container without force is refused (the OCI rule).
-  bool delete_running_refused = true;
   // Whether starting a stopped container is refused (the OCI rule). The Docker engine
   // instead runs its process again: that is its documented promise, checked as such.
   bool start_stopped_refused = true;
@@ -91,7 +108,9 @@ class Driver {
  public:
   virtual ~Driver() = default;
 
-  virtual std::string_view layer() const = 0;
+  // The name of the layer this driver drives ("runc", "containerd"): container ids and case
+  // results carry it.
+  virtual std::string_view layer_name() const = 0;
   virtual Capabilities capabilities() const = 0;
 
   virtual StepResult Create(const ContainerSpec& spec) = 0;

@@ -4,13 +4,12 @@
 
 namespace polyarch {
 namespace {
-using Clock = std::chrono::steady_clock;
 }  // namespace
 
 class NullDriver : public Driver {
  public:
   explicit NullDriver(NullLayer* layer) : layer_(layer) {}
-  std::string_view layer() const override { return "null"; }
+  std::string_view layer_name() const override { return "null"; }
   Capabilities capabilities() const override { return layer_->capabilities(); }
 
   StepResult Create(const ContainerSpec& spec) override {
@@ -34,14 +33,11 @@ class NullDriver : public Driver {
     return Transition("kill", id, ContainerState::kRunning, ContainerState::kStopped);
   }
   StateResult State(const std::string& id) override {
-    StateResult r;
-    auto t = Clock::now();
-    r.operation = "null state";
-    std::lock_guard<std::mutex> lock(layer_->mu_);
-    auto it = layer_->containers_.find(id);
-    r.state = it == layer_->containers_.end() ? ContainerState::kNotFound : it->second;
-    r.duration_ns = (Clock::now() - t).count();
-    return r;
+    return TimedStep<StateResult>("null state", [&](StateResult& r) {
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      auto it = layer_->containers_.find(id);
+      r.state = it == layer_->containers_.end() ? ContainerState::kNotFound : it->second;
+    });
   }
   ExecResult Exec(const std::string& id, const std::vector<std::string>&,
                   std::chrono::milliseconds) override {
@@ -78,25 +74,19 @@ class NullDriver : public Driver {
     });
   }
   ListResult List() override {
-    ListResult r;
-    r.operation = "null list";
-    std::lock_guard<std::mutex> lock(layer_->mu_);
-    for (const auto& [id, state] : layer_->containers_) r.ids.push_back(id);
-    return r;
+    return TimedStep<ListResult>("null list", [&](ListResult& r) {
+      std::lock_guard<std::mutex> lock(layer_->mu_);
+      for (const auto& [id, state] : layer_->containers_) r.ids.push_back(id);
+    });
   }
 
  private:
   template <typename F>
   StepResult Step(const char* verb, const std::string&, F&& f) {
-    StepResult r;
-    auto t = Clock::now();
-    r.operation = std::string("null ") + verb;
-    {
+    return TimedStep<StepResult>(std::string("null ") + verb, [&](StepResult&) {
       std::lock_guard<std::mutex> lock(layer_->mu_);
-      r.status = f(layer_->containers_);
-    }
-    r.duration_ns = (Clock::now() - t).count();
-    return r;
+      return f(layer_->containers_);
+    });
   }
   // The probe a throughput run starts exits at once: "start" leaves it stopped.
   StepResult Transition(const char* verb, const std::string& id, ContainerState from,

@@ -11,9 +11,11 @@
 
 #include "harness/core/fs.h"
 #include "harness/core/json_int.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/oci_spec.h"
 #include "harness/core/reaper.h"
 #include "harness/core/subprocess.h"
+#include "harness/core/timing.h"
 #include "harness/host/facts.h"
 
 namespace polyarch {
@@ -21,10 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-int64_t Since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
-}
 
 ContainerState ParseStatus(const std::string& s) {
   if (s == "creating") return ContainerState::kCreating;
@@ -79,80 +77,79 @@ class OciRuntimeDriver : public Driver {
  public:
   explicit OciRuntimeDriver(OciRuntimeLayer* layer) : layer_(layer) {}
 
-  std::string_view layer() const override { return layer_->name(); }
+  std::string_view layer_name() const override { return layer_->name(); }
   Capabilities capabilities() const override { return layer_->capabilities(); }
 
   StepResult Create(const ContainerSpec& spec) override {
-    StepResult r;
-    r.operation = std::string(layer()) + " create";
-    auto start = Clock::now();
-    const BuiltImage* image =
-        layer_->options_.images ? layer_->options_.images->Find(spec.arch) : nullptr;
-    if (image == nullptr) {
-      r.status =
-          FailedPrecondition("no image for " + std::string(spec.arch ? spec.arch->name : "?"));
-      return r;
-    }
-    const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
-    OciSpecOptions o;
-    o.args = spec.argv;
-    for (const auto& e : spec.env) o.env.push_back(e);
-    o.rootfs = image->bundle_dir + "/rootfs";
-    o.readonly_root = true;
-    o.tmp_tmpfs = spec.writable_tmp;
-    o.hostname = spec.id.substr(0, 63);
-    r.status = MakeDirs(bundle, 0700);
-    if (r.status.ok()) r.status = WriteFileAtomic(bundle + "/config.json", MakeOciSpec(o).dump());
-    if (!r.status.ok()) return r;
-    // The container's own stdout/stderr go to files: it outlives `create`, and a pipe
-    // polyarch stops reading would break its writes.
-    if (Journal* j = layer_->options_.journal) {
-      r.status = j->Add({"container",
-                         layer_->options_.name + "/" + spec.id,
-                         {{"layer", layer_->options_.name},
-                          {"binary", layer_->binary_},
-                          {"root", layer_->state_root_},
-                          {"id", spec.id}}});
-      if (!r.status.ok()) return r;
-    }
-    int out = ::open((bundle + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int err = ::open((bundle + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    SpawnOptions so;
-    so.argv = Argv({"create", "--bundle", bundle, "--pid-file", bundle + "/pid", spec.id});
-    so.stdout_mode = OutputMode::kFd;
-    so.stdout_fd = out;
-    so.stderr_mode = OutputMode::kFd;
-    so.stderr_fd = err;
-    auto res = RunProcess(so, layer_->options_.step_timeout);
-    if (out >= 0) ::close(out);
-    if (err >= 0) ::close(err);
-    r.duration_ns = Since(start);
-    if (!res.ok()) {
-      r.status = res.status();
-      return r;
-    }
-    if (!res->success()) {
-      auto text = ReadFile(bundle + "/stderr", 1 << 20);
-      ProcessResult shown = *res;
-      if (text.ok()) shown.err.head = *text;
-      r.output = shown.err;
-      // A runtime that never returned is not a refusal: say it overran the deadline.
-      r.status = res->timed_out
-                     ? DeadlineExceeded(r.operation + " " + spec.id + " did not finish within " +
-                                        std::to_string(layer_->options_.step_timeout.count()) +
-                                        " ms: " + RuntimeFailure(shown))
-                     : FailedPrecondition(r.operation + " " + spec.id +
-                                          " failed: " + RuntimeFailure(shown));
-      return r;
-    }
-    auto pid_text = ReadFile(bundle + "/pid");
-    int pid = pid_text.ok() ? std::atoi(pid_text->c_str()) : 0;
-    if (pid > 0) {
-      Reaper::Instance().Claim(pid);
-      std::lock_guard<std::mutex> lock(layer_->mu_);
-      layer_->inits_[spec.id] = {pid, false, -1};
-    }
-    return r;
+    return TimedStep<StepResult>(std::string(layer_name()) + " create", [&](StepResult& r) {
+      const BuiltImage* image =
+          layer_->options_.images ? layer_->options_.images->Find(spec.arch) : nullptr;
+      if (image == nullptr) {
+        r.status =
+            FailedPrecondition("no image for " + std::string(spec.arch ? spec.arch->name : "?"));
+        return;
+      }
+      const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
+      OciSpecOptions o;
+      o.args = spec.argv;
+      for (const auto& e : spec.env) o.env.push_back(e);
+      o.rootfs = image->bundle_dir + "/rootfs";
+      o.readonly_root = true;
+      o.tmp_tmpfs = spec.writable_tmp;
+      o.hostname = spec.id.substr(0, 63);
+      r.status = MakeDirs(bundle, 0700);
+      if (r.status.ok()) r.status = WriteFileAtomic(bundle + "/config.json", MakeOciSpec(o).dump());
+      if (!r.status.ok()) return;
+      // The container's own stdout/stderr go to files: it outlives `create`, and a pipe
+      // polyarch stops reading would break its writes.
+      if (Journal* j = layer_->options_.journal) {
+        r.status = j->Add({"container",
+                           layer_->options_.name + "/" + spec.id,
+                           {{"layer", layer_->options_.name},
+                            {"binary", layer_->binary_},
+                            {"root", layer_->state_root_},
+                            {"id", spec.id}}});
+        if (!r.status.ok()) return;
+      }
+      int out =
+          ::open((bundle + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      int err =
+          ::open((bundle + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      SpawnOptions so;
+      so.argv = Argv({"create", "--bundle", bundle, "--pid-file", bundle + "/pid", spec.id});
+      so.stdout_mode = OutputMode::kFd;
+      so.stdout_fd = out;
+      so.stderr_mode = OutputMode::kFd;
+      so.stderr_fd = err;
+      auto res = RunProcess(so, layer_->options_.step_timeout);
+      if (out >= 0) ::close(out);
+      if (err >= 0) ::close(err);
+      if (!res.ok()) {
+        r.status = res.status();
+        return;
+      }
+      if (!res->success()) {
+        auto text = ReadFile(bundle + "/stderr", 1 << 20);
+        ProcessResult shown = *res;
+        if (text.ok()) shown.err.head = *text;
+        r.output = shown.err;
+        // A runtime that never returned is not a refusal: say it overran the deadline.
+        r.status = res->timed_out
+                       ? DeadlineExceeded(r.operation + " " + spec.id + " did not finish within " +
+                                          std::to_string(layer_->options_.step_timeout.count()) +
+                                          " ms: " + RuntimeFailure(shown))
+                       : FailedPrecondition(r.operation + " " + spec.id +
+                                            " failed: " + RuntimeFailure(shown));
+        return;
+      }
+      auto pid_text = ReadFile(bundle + "/pid");
+      int pid = pid_text.ok() ? std::atoi(pid_text->c_str()) : 0;
+      if (pid > 0) {
+        Reaper::Instance().Claim(pid);
+        std::lock_guard<std::mutex> lock(layer_->mu_);
+        layer_->inits_[spec.id] = {pid, false, -1};
+      }
+    });
   }
 
   StepResult Start(const std::string& id) override { return Simple("start", {"start", id}); }
@@ -163,99 +160,91 @@ class OciRuntimeDriver : public Driver {
   }
 
   StateResult State(const std::string& id) override {
-    StateResult r;
-    r.operation = std::string(layer()) + " state";
-    auto start = Clock::now();
-    auto res = RunProcess(Argv({"state", id}), layer_->options_.step_timeout);
-    r.duration_ns = Since(start);
-    if (!res.ok()) {
-      r.status = res.status();
-      return r;
-    }
-    r.output = res->out;
-    if (!res->success()) {
-      if (SaysNotFound(res->err.Text())) {
-        r.state = ContainerState::kNotFound;
-        return r;  // asking about a missing container is answered, not failed
+    return TimedStep<StateResult>(std::string(layer_name()) + " state", [&](StateResult& r) {
+      auto res = RunProcess(Argv({"state", id}), layer_->options_.step_timeout);
+      if (!res.ok()) {
+        r.status = res.status();
+        return;
       }
-      r.status = FailedPrecondition(r.operation + " " + id + " failed: " + RuntimeFailure(*res));
-      return r;
-    }
-    auto st = ParseOciState(res->out.Text());
-    if (!st.ok()) {
-      r.status = FailedPrecondition(r.operation + ": " + st.status().message());
-      return r;
-    }
-    r.state = st->state;
-    r.pid = st->pid;
-    return r;
+      r.output = res->out;
+      if (!res->success()) {
+        if (SaysNotFound(res->err.Text())) {
+          r.state = ContainerState::kNotFound;
+          return;  // asking about a missing container is answered, not failed
+        }
+        r.status = FailedPrecondition(r.operation + " " + id + " failed: " + RuntimeFailure(*res));
+        return;
+      }
+      auto st = ParseOciState(res->out.Text());
+      if (!st.ok()) {
+        r.status = FailedPrecondition(r.operation + ": " + st.status().message());
+        return;
+      }
+      r.state = st->state;
+      r.pid = st->pid;
+    });
   }
 
   ExecResult Exec(const std::string& id, const std::vector<std::string>& argv,
                   std::chrono::milliseconds timeout) override {
-    ExecResult r;
-    r.operation = std::string(layer()) + " exec";
-    auto start = Clock::now();
-    // The pid file tells a process that exited non-zero from a runtime that refused.
-    const std::string pid_file = layer_->containers_dir_ + "/" + id + ".exec.pid";
-    ::unlink(pid_file.c_str());
-    std::vector<std::string> args = {"exec", "--pid-file", pid_file, id};
-    args.insert(args.end(), argv.begin(), argv.end());
-    auto res = RunProcess(Argv(args), timeout);
-    r.duration_ns = Since(start);
-    if (!res.ok()) {
-      r.status = res.status();
-      return r;
-    }
-    bool started = PathExists(pid_file);
-    ::unlink(pid_file.c_str());
-    r.out = res->out.Text();
-    r.err = res->err.Text();
-    r.output = res->err;
-    if (res->timed_out) {
-      r.status = DeadlineExceeded(r.operation + " did not finish within " +
-                                  std::to_string(timeout.count()) + " ms");
-    } else if (!started) {
-      r.status = FailedPrecondition(r.operation + " " + id + " refused: " + RuntimeFailure(*res));
-    } else {
-      r.exit_code = res->ShellStatus();
-    }
-    return r;
+    return TimedStep<ExecResult>(std::string(layer_name()) + " exec", [&](ExecResult& r) {
+      // The pid file tells a process that exited non-zero from a runtime that refused.
+      const std::string pid_file = layer_->containers_dir_ + "/" + id + ".exec.pid";
+      ::unlink(pid_file.c_str());
+      std::vector<std::string> args = {"exec", "--pid-file", pid_file, id};
+      args.insert(args.end(), argv.begin(), argv.end());
+      auto res = RunProcess(Argv(args), timeout);
+      if (!res.ok()) {
+        r.status = res.status();
+        return;
+      }
+      bool started = PathExists(pid_file);
+      ::unlink(pid_file.c_str());
+      r.out = res->out.Text();
+      r.err = res->err.Text();
+      r.output = res->err;
+      if (res->timed_out) {
+        r.status = DeadlineExceeded(r.operation + " did not finish within " +
+                                    std::to_string(timeout.count()) + " ms");
+      } else if (!started) {
+        r.status = FailedPrecondition(r.operation + " " + id + " refused: " + RuntimeFailure(*res));
+      } else {
+        r.exit_code = res->ShellStatus();
+      }
+    });
   }
 
   WaitResult Wait(const std::string& id, std::chrono::milliseconds timeout) override {
-    WaitResult r;
-    r.operation = std::string(layer()) + " wait (subreaper)";
-    auto start = Clock::now();
-    OciRuntimeLayer::Init init;
-    {
-      std::lock_guard<std::mutex> lock(layer_->mu_);
-      auto it = layer_->inits_.find(id);
-      if (it == layer_->inits_.end()) {
-        r.status = FailedPrecondition("no init process known for " + id);
-        return r;
-      }
-      init = it->second;
-    }
-    if (init.reaped) {  // a second Wait answers what the first learned
-      r.exited = true;
-      r.exit_code = init.exit_code;
-      return r;
-    }
-    auto status = Reaper::Instance().WaitFor(init.pid, timeout);
-    r.duration_ns = Since(start);
-    if (!status) {
-      // Either still running at the deadline, or its status went elsewhere.
-      if (::kill(init.pid, 0) == 0) return r;  // exited = false: the deadline passed
-      r.status =
-          Internal("the exit status of " + id + " (pid " + std::to_string(init.pid) + ") was lost");
-      return r;
-    }
-    r.exited = true;
-    r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
-    std::lock_guard<std::mutex> lock(layer_->mu_);
-    layer_->inits_[id] = {init.pid, true, r.exit_code};
-    return r;
+    return TimedStep<WaitResult>(
+        std::string(layer_name()) + " wait (subreaper)", [&](WaitResult& r) {
+          OciRuntimeLayer::Init init;
+          {
+            std::lock_guard<std::mutex> lock(layer_->mu_);
+            auto it = layer_->inits_.find(id);
+            if (it == layer_->inits_.end()) {
+              r.status = FailedPrecondition("no init process known for " + id);
+              return;
+            }
+            init = it->second;
+          }
+          if (init.reaped) {  // a second Wait answers what the first learned
+            r.exited = true;
+            r.exit_code = init.exit_code;
+            return;
+          }
+          auto status = Reaper::Instance().WaitFor(init.pid, timeout);
+          if (!status) {
+            // Either still running at the deadline, or its status went elsewhere.
+            if (::kill(init.pid, 0) == 0) return;  // exited = false: the deadline passed
+            r.status = Internal("the exit status of " + id + " (pid " + std::to_string(init.pid) +
+                                ") was lost");
+            return;
+          }
+          r.exited = true;
+          r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+          std::lock_guard<std::mutex> lock(layer_->mu_);
+          layer_->inits_[id] = {init.pid, true, r.exit_code};
+        });
   }
 
   StepResult Delete(const std::string& id, bool force) override {
@@ -307,23 +296,20 @@ class OciRuntimeDriver : public Driver {
   }
 
   ListResult List() override {
-    ListResult r;
-    r.operation = std::string(layer()) + " list";
-    auto start = Clock::now();
-    auto res = RunProcess(Argv({"list", "--format", "json"}), layer_->options_.step_timeout);
-    r.duration_ns = Since(start);
-    if (!res.ok() || !res->success()) {
-      r.status = res.ok() ? FailedPrecondition(r.operation + " failed: " + RuntimeFailure(*res))
-                          : res.status();
-      return r;
-    }
-    auto ids = ParseOciList(res->out.Text());
-    if (!ids.ok()) {
-      r.status = FailedPrecondition(r.operation + ": " + ids.status().message());
-      return r;
-    }
-    r.ids = std::move(*ids);
-    return r;
+    return TimedStep<ListResult>(std::string(layer_name()) + " list", [&](ListResult& r) {
+      auto res = RunProcess(Argv({"list", "--format", "json"}), layer_->options_.step_timeout);
+      if (!res.ok() || !res->success()) {
+        r.status = res.ok() ? FailedPrecondition(r.operation + " failed: " + RuntimeFailure(*res))
+                            : res.status();
+        return;
+      }
+      auto ids = ParseOciList(res->out.Text());
+      if (!ids.ok()) {
+        r.status = FailedPrecondition(r.operation + ": " + ids.status().message());
+        return;
+      }
+      r.ids = std::move(*ids);
+    });
   }
 
  private:
@@ -333,24 +319,21 @@ class OciRuntimeDriver : public Driver {
   }
 
   StepResult Simple(const char* verb, std::vector<std::string> args) {
-    StepResult r;
-    r.operation = std::string(layer()) + " " + verb;
-    auto start = Clock::now();
-    auto res = RunProcess(Argv(std::move(args)), layer_->options_.step_timeout);
-    r.duration_ns = Since(start);
-    if (!res.ok()) {
-      r.status = res.status();
-      return r;
-    }
-    r.output = res->err;
-    if (res->timed_out) {
-      r.status = DeadlineExceeded(r.operation + " did not finish within the step deadline");
-    } else if (!res->success()) {
-      std::string why = RuntimeFailure(*res);
-      r.status = SaysNotFound(res->err.Text()) ? NotFound(r.operation + ": " + why)
-                                               : FailedPrecondition(r.operation + ": " + why);
-    }
-    return r;
+    return TimedStep<StepResult>(std::string(layer_name()) + " " + verb, [&](StepResult& r) {
+      auto res = RunProcess(Argv(std::move(args)), layer_->options_.step_timeout);
+      if (!res.ok()) {
+        r.status = res.status();
+        return;
+      }
+      r.output = res->err;
+      if (res->timed_out) {
+        r.status = DeadlineExceeded(r.operation + " did not finish within the step deadline");
+      } else if (!res->success()) {
+        std::string why = RuntimeFailure(*res);
+        r.status = SaysNotFound(res->err.Text()) ? NotFound(r.operation + ": " + why)
+                                                 : FailedPrecondition(r.operation + ": " + why);
+      }
+    });
   }
 
   void Forget(const std::string& id) {
@@ -401,7 +384,6 @@ Capabilities OciRuntimeLayer::capabilities() const {
   c.wait_exit_code = true;
   c.state_pid = true;
   c.created_state = true;
-  c.delete_running_refused = true;
   return c;
 }
 
@@ -437,7 +419,7 @@ Status OciRuntimeLayer::Cleanup() {
     first = Internal(options_.name + " still lists " + std::to_string(after.ids.size()) +
                      " container(s) of the run after cleanup");
   }
-  auto mounts = MountsUnder(options_.run_dir + "/" + options_.name);
+  auto mounts = MountPointsUnder(options_.run_dir + "/" + options_.name);
   if (mounts.ok() && !mounts->empty() && first.ok()) {
     first = Internal(std::to_string(mounts->size()) + " mount(s) remain under " + options_.run_dir +
                      "/" + options_.name);

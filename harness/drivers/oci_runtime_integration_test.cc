@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 #include "harness/drivers/oci_runtime.h"
 #include "lifecycle_check.h"
 #include "stack_fixture.h"
@@ -48,7 +49,7 @@ TEST_P(OciRuntimeIntegrationTest, WholeLifecycleNativeAndEmulated) {
   }
   ASSERT_TRUE(layer->Cleanup().ok());
   EXPECT_TRUE(d->List().ids.empty());
-  auto mounts = MountsUnder(fixture_->dir());
+  auto mounts = MountPointsUnder(fixture_->dir());
   ASSERT_TRUE(mounts.ok());
   EXPECT_TRUE(mounts->empty());
 }

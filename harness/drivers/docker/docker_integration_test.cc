@@ -14,11 +14,13 @@
 
 #include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
 #include "harness/drivers/docker/docker_layer.h"
 #include "harness/drivers/docker/engine_client.h"
+#include "lifecycle_check.h"
 #include "processes.h"
 #include "stack_fixture.h"
 
@@ -129,7 +131,7 @@ class DockerIntegrationTest : public ::testing::Test {
         EXPECT_NE(::kill(pid, 0), 0) << "daemon pid " << pid << " is still there";
       }
       EXPECT_TRUE(ProcessesMentioning(run_dir_).empty()) << "a process still names " << run_dir_;
-      auto mounts = MountsUnder(run_dir_);
+      auto mounts = MountPointsUnder(run_dir_);
       ASSERT_TRUE(mounts.ok()) << mounts.status().ToString();
       EXPECT_TRUE(mounts->empty()) << (*mounts)[0];
     }
@@ -175,72 +177,37 @@ class DockerIntegrationTest : public ::testing::Test {
   void Lifecycle(const char* arch_name) {
     const ArchInfo* arch = *LookupArch(arch_name);
     auto d = layer_->NewDriver();
-    ContainerSpec spec =
-        Spec(std::string("life-") + arch_name, arch_name, {"/probe", "sleep", "30"});
-    created_.push_back(spec.id);
-
-    StepResult create = d->Create(spec);
-    ASSERT_TRUE(create.ok()) << create.status.ToString();
-    StateResult st = d->State(spec.id);
-    ASSERT_TRUE(st.ok()) << st.status.ToString();
-    EXPECT_EQ(st.state, ContainerState::kCreated);
-
-    StepResult start = d->Start(spec.id);
-    ASSERT_TRUE(start.ok()) << start.status.ToString();
-    st = d->State(spec.id);
-    ASSERT_TRUE(st.ok()) << st.status.ToString();
-    EXPECT_EQ(st.state, ContainerState::kRunning);
-    EXPECT_GT(st.pid, 0);
-    EXPECT_TRUE(PathExists("/proc/" + std::to_string(st.pid)));
-    // Its cgroup is under the private daemon's cgroup parent, never the host's shared /docker.
-    auto cgroup = ReadFile("/proc/" + std::to_string(st.pid) + "/cgroup");
-    ASSERT_TRUE(cgroup.ok());
-    EXPECT_NE(cgroup->find(":/" + dockerd_->cgroup_parent() + "/"), std::string::npos) << *cgroup;
-    EXPECT_EQ(cgroup->find(":/docker/"), std::string::npos) << *cgroup;
-
-    StepResult pause = d->Pause(spec.id);
-    ASSERT_TRUE(pause.ok()) << pause.status.ToString();
-    EXPECT_EQ(d->State(spec.id).state, ContainerState::kPaused);
-    // The engine refuses an exec into a paused container: a failed step, no exit code.
-    ExecResult paused_exec = d->Exec(spec.id, {"/probe", "exit", "0"}, seconds(10));
-    EXPECT_EQ(paused_exec.status.code(), Code::kFailedPrecondition)
-        << paused_exec.status.ToString();
-    EXPECT_EQ(paused_exec.exit_code, -1);
-    StepResult resume = d->Resume(spec.id);
-    ASSERT_TRUE(resume.ok()) << resume.status.ToString();
-    EXPECT_EQ(d->State(spec.id).state, ContainerState::kRunning);
-
-    ExecResult echo = d->Exec(spec.id, {"/probe", "echo-args", "hi"}, seconds(20));
-    ASSERT_TRUE(echo.ok()) << echo.status.ToString();
-    EXPECT_EQ(echo.exit_code, 0) << echo.err;
-    EXPECT_EQ(echo.out, "hi\n");
-    ExecResult three = d->Exec(spec.id, {"/probe", "exit", "3"}, seconds(20));
-    ASSERT_TRUE(three.ok()) << three.status.ToString();
-    EXPECT_EQ(three.exit_code, 3);
-    // A binary that is not there never runs: a failed step, not dockerd's exit 126.
-    ExecResult missing = d->Exec(spec.id, {"/no-such-binary"}, seconds(20));
-    EXPECT_EQ(missing.status.code(), Code::kFailedPrecondition) << missing.status.ToString();
-    EXPECT_EQ(missing.exit_code, -1);
-    // The process really is of the arch asked for (s390x runs under qemu-user).
-    ExecResult info = d->Exec(spec.id, {"/probe", "info"}, seconds(30));
-    ASSERT_TRUE(info.ok()) << info.status.ToString();
-    json j = json::parse(info.out, nullptr, false);
-    ASSERT_TRUE(j.is_object()) << info.out << info.err;
-    EXPECT_EQ(j["machine"], arch->uname_machine);
-
-    StepResult kill = d->Kill(spec.id, 15);
-    ASSERT_TRUE(kill.ok()) << kill.status.ToString();
-    WaitResult w = d->Wait(spec.id, kWait);
-    ASSERT_TRUE(w.ok()) << w.status.ToString();
-    EXPECT_TRUE(w.exited);
-    EXPECT_EQ(w.exit_code, 143);  // the probe's sleep exits 128 + SIGTERM
-    EXPECT_EQ(d->State(spec.id).state, ContainerState::kStopped);
-
-    StepResult del = d->Delete(spec.id, /*force=*/false);
-    ASSERT_TRUE(del.ok()) << del.status.ToString();
-    StateResult gone = d->State(spec.id);
-    EXPECT_TRUE(gone.ok()) << gone.status.ToString();
-    EXPECT_EQ(gone.state, ContainerState::kNotFound);
+    const std::string id = Id(std::string("life-") + arch_name);
+    created_.push_back(id);
+    testing::LifecycleHooks hooks;
+    hooks.running = [](const std::string&, int pid) {
+      // Its cgroup is under the private daemon's cgroup parent, never the host's /docker.
+      auto cgroup = ReadFile("/proc/" + std::to_string(pid) + "/cgroup");
+      ASSERT_TRUE(cgroup.ok());
+      EXPECT_NE(cgroup->find(":/" + dockerd_->cgroup_parent() + "/"), std::string::npos)
+          << *cgroup;
+      EXPECT_EQ(cgroup->find(":/docker/"), std::string::npos) << *cgroup;
+    };
+    hooks.paused = [&d](const std::string& id) {
+      // The engine refuses an exec into a paused container: a failed step, no exit code.
+      ExecResult paused_exec = d->Exec(id, {"/probe", "exit", "0"}, seconds(10));
+      EXPECT_EQ(paused_exec.status.code(), Code::kFailedPrecondition)
+          << paused_exec.status.ToString();
+      EXPECT_EQ(paused_exec.exit_code, -1);
+    };
+    hooks.resumed = [&d, arch](const std::string& id) {
+      // A binary that is not there never runs: a failed step, not dockerd's exit 126.
+      ExecResult missing = d->Exec(id, {"/no-such-binary"}, seconds(20));
+      EXPECT_EQ(missing.status.code(), Code::kFailedPrecondition) << missing.status.ToString();
+      EXPECT_EQ(missing.exit_code, -1);
+      // The process really is of the arch asked for (s390x runs under qemu-user).
+      ExecResult info = d->Exec(id, {"/probe", "info"}, seconds(30));
+      ASSERT_TRUE(info.ok()) << info.status.ToString();
+      json j = json::parse(info.out, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << info.out << info.err;
+      EXPECT_EQ(j["machine"], arch->uname_machine);
+    };
+    testing::ExpectFullLifecycle(*d, *arch, id, hooks);
   }
 
   static std::string skip_;

@@ -8,6 +8,7 @@
 #include "harness/core/json_int.h"
 #include "harness/core/json_read.h"
 #include "harness/core/log.h"
+#include "harness/core/timing.h"
 
 namespace polyarch {
 namespace {
@@ -24,10 +25,6 @@ constexpr size_t kOutputBytes = 4096;
 constexpr size_t kMaxArchiveBytes = size_t{1} << 30;
 // How containerd's error for an exec the runtime could not start begins.
 constexpr char kOciExecFailed[] = "OCI runtime exec failed";
-
-int64_t Since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
-}
 
 // What is left of `deadline`, at least 1 ms so a request still gets its own deadline.
 milliseconds Remaining(Clock::time_point deadline) {
@@ -129,53 +126,47 @@ std::optional<EngineResponse> DockerDriver::Call(StepResult* r, EngineRequest rq
 }
 
 StepResult DockerDriver::Simple(const char* operation, const char* method, std::string path) {
-  StepResult r;
-  r.operation = operation;
-  auto t = Clock::now();
-  Call(&r, Request(method, std::move(path), "", layer_->options_.step_timeout));
-  r.duration_ns = Since(t);
-  return r;
+  return TimedStep<StepResult>(operation, [&](StepResult& r) {
+    Call(&r, Request(method, std::move(path), "", layer_->options_.step_timeout));
+  });
 }
 
 StepResult DockerDriver::Create(const ContainerSpec& spec) {
-  StepResult r;
-  r.operation = "POST /containers/create";
-  auto t = Clock::now();
-  const DockerImage* image = spec.arch ? layer_->FindImage(*spec.arch) : nullptr;
-  if (image == nullptr || !image->status.ok()) {
-    std::string arch = spec.arch ? std::string(spec.arch->name) : "(no arch)";
-    r.status = FailedPrecondition("no loaded image for " + arch +
-                                  (image ? ": " + image->status.message() : std::string()));
-    return r;
-  }
-  Journal* journal = layer_->options_.journal;
-  if (journal != nullptr) {
-    // Written down before the engine is asked, so a crash between the two leaves a record.
-    r.status = journal->Add(
-        {kContainerRecord,
-         spec.id,
-         {{"socket", layer_->options_.socket_path}, {"run", layer_->options_.run_id}}});
-    if (!r.status.ok()) return r;
-  }
-  std::string path = "/containers/create?name=" + UrlEncode(spec.id) +
-                     "&platform=" + UrlEncode(spec.arch->Platform());
-  auto res =
-      Call(&r, Request("POST", std::move(path),
-                       DockerCreateBody(spec, image->reference, layer_->options_.run_id).dump(),
-                       layer_->options_.step_timeout));
-  r.duration_ns = Since(t);
-  if (res && res->ok()) {
-    // Warnings (a platform mismatch, a kernel feature missing) belong in the report.
-    json j = ParseObject(res->body);
-    if (j.contains("Warnings") && j["Warnings"].is_array() && !j["Warnings"].empty()) {
-      r.output = Bounded(j["Warnings"].dump());
+  return TimedStep<StepResult>("POST /containers/create", [&](StepResult& r) {
+    const DockerImage* image = spec.arch ? layer_->FindImage(*spec.arch) : nullptr;
+    if (image == nullptr || !image->status.ok()) {
+      std::string arch = spec.arch ? std::string(spec.arch->name) : "(no arch)";
+      r.status = FailedPrecondition("no loaded image for " + arch +
+                                    (image ? ": " + image->status.message() : std::string()));
+      return;
     }
-  } else if (res && res->status != 409 && journal != nullptr) {
-    // The engine refused: nothing was created. (409: a container of that name exists and
-    // its record stays.)
-    (void)journal->Remove(kContainerRecord, spec.id);
-  }
-  return r;
+    Journal* journal = layer_->options_.journal;
+    if (journal != nullptr) {
+      // Written down before the engine is asked, so a crash between the two leaves a record.
+      r.status = journal->Add(
+          {kContainerRecord,
+           spec.id,
+           {{"socket", layer_->options_.socket_path}, {"run", layer_->options_.run_id}}});
+      if (!r.status.ok()) return;
+    }
+    std::string path = "/containers/create?name=" + UrlEncode(spec.id) +
+                       "&platform=" + UrlEncode(spec.arch->Platform());
+    auto res =
+        Call(&r, Request("POST", std::move(path),
+                         DockerCreateBody(spec, image->reference, layer_->options_.run_id).dump(),
+                         layer_->options_.step_timeout));
+    if (res && res->ok()) {
+      // Warnings (a platform mismatch, a kernel feature missing) belong in the report.
+      json j = ParseObject(res->body);
+      if (j.contains("Warnings") && j["Warnings"].is_array() && !j["Warnings"].empty()) {
+        r.output = Bounded(j["Warnings"].dump());
+      }
+    } else if (res && res->status != 409 && journal != nullptr) {
+      // The engine refused: nothing was created. (409: a container of that name exists and
+      // its record stays.)
+      (void)journal->Remove(kContainerRecord, spec.id);
+    }
+  });
 }
 
 StepResult DockerDriver::Start(const std::string& id) {
@@ -197,158 +188,150 @@ StepResult DockerDriver::Kill(const std::string& id, int signal) {
 }
 
 StateResult DockerDriver::State(const std::string& id) {
-  StateResult r;
-  r.operation = "GET /containers/{id}/json";
-  auto t = Clock::now();
-  auto res = Call(&r, Request("GET", "/containers/" + UrlEncode(id) + "/json", "",
-                              layer_->options_.step_timeout));
-  r.duration_ns = Since(t);
-  if (!res) return r;
-  if (res->status == 404) {
-    r.status = Status::Ok();  // asking about a missing container is answered, not failed
-    r.output = {};
-    r.state = ContainerState::kNotFound;
-    return r;
-  }
-  if (!res->ok()) return r;
-  json j = ParseObject(res->body);
-  const json* state =
-      j.is_object() && j.contains("State") && j["State"].is_object() ? &j["State"] : nullptr;
-  if (state == nullptr) {
-    r.status = Internal(r.operation + ": the answer has no State object");
-    r.output = Bounded(res->body);
-    return r;
-  }
-  std::string status = StringAt(*state, "Status");
-  r.state = ParseDockerState(status);
-  if (state->contains("Pid")) r.pid = JsonInteger<int>((*state)["Pid"]).value_or(r.pid);
-  if (r.state == ContainerState::kUnknown) {
-    r.status = Internal(r.operation + ": unknown State.Status '" + status + "'");
-  }
-  return r;
+  return TimedStep<StateResult>("GET /containers/{id}/json", [&](StateResult& r) {
+    auto res = Call(&r, Request("GET", "/containers/" + UrlEncode(id) + "/json", "",
+                                layer_->options_.step_timeout));
+    if (!res) return;
+    if (res->status == 404) {
+      r.status = Status::Ok();  // asking about a missing container is answered, not failed
+      r.output = {};
+      r.state = ContainerState::kNotFound;
+      return;
+    }
+    if (!res->ok()) return;
+    json j = ParseObject(res->body);
+    const json* state =
+        j.is_object() && j.contains("State") && j["State"].is_object() ? &j["State"] : nullptr;
+    if (state == nullptr) {
+      r.status = Internal(r.operation + ": the answer has no State object");
+      r.output = Bounded(res->body);
+      return;
+    }
+    std::string status = StringAt(*state, "Status");
+    r.state = ParseDockerState(status);
+    if (state->contains("Pid")) r.pid = JsonInteger<int>((*state)["Pid"]).value_or(r.pid);
+    if (r.state == ContainerState::kUnknown) {
+      r.status = Internal(r.operation + ": unknown State.Status '" + status + "'");
+    }
+  });
 }
 
 ExecResult DockerDriver::Exec(const std::string& id, const std::vector<std::string>& argv,
                               milliseconds timeout) {
-  ExecResult r;
-  r.operation = "POST /containers/{id}/exec + POST /exec/{id}/start";
-  auto t = Clock::now();
-  const auto deadline = t + timeout;
-  auto done = [&]() -> ExecResult {
-    r.duration_ns = Since(t);
-    return r;
-  };
+  return TimedStep<ExecResult>(
+      "POST /containers/{id}/exec + POST /exec/{id}/start", [&](ExecResult& r) {
+        const auto deadline = Clock::now() + timeout;
 
-  json create = {{"AttachStdin", false},
-                 {"AttachStdout", true},
-                 {"AttachStderr", true},
-                 {"Tty", false},
-                 {"Cmd", argv}};
-  auto created = Call(&r, Request("POST", "/containers/" + UrlEncode(id) + "/exec", create.dump(),
-                                  Remaining(deadline)));
-  if (!created || !created->ok()) return done();  // 409: not running, or paused
-  std::string exec_id = StringAt(ParseObject(created->body), "Id");
-  if (exec_id.empty()) {
-    r.status = Internal("POST /containers/{id}/exec: the answer has no Id");
-    r.output = Bounded(created->body);
-    return done();
-  }
+        json create = {{"AttachStdin", false},
+                       {"AttachStdout", true},
+                       {"AttachStderr", true},
+                       {"Tty", false},
+                       {"Cmd", argv}};
+        auto created = Call(&r, Request("POST", "/containers/" + UrlEncode(id) + "/exec",
+                                        create.dump(), Remaining(deadline)));
+        if (!created || !created->ok()) return;  // 409: not running, or paused
+        std::string exec_id = StringAt(ParseObject(created->body), "Id");
+        if (exec_id.empty()) {
+          r.status = Internal("POST /containers/{id}/exec: the answer has no Id");
+          r.output = Bounded(created->body);
+          return;
+        }
 
-  // Without an Upgrade header dockerd 20.10 hijacks the connection, answers "200 OK" with
-  // no length and writes the multiplexed stream until the process's output ends, then
-  // closes the connection: the body is read to its end, into bounded captures.
-  StreamDemuxer demux;
-  EngineRequest start =
-      Request("POST", "/exec/" + UrlEncode(exec_id) + "/start",
-              json({{"Detach", false}, {"Tty", false}}).dump(), Remaining(deadline));
-  start.sink = [&demux](std::string_view piece) { return demux.Feed(piece); };
-  auto started = Call(&r, std::move(start));
-  r.out = demux.out().Text();
-  r.err = demux.err().Text();
-  if (!started || !started->ok()) return done();
-  if (Status s = demux.Finish(); !s.ok()) {
-    r.status = s.WithContext("POST /exec/{id}/start");
-    return done();
-  }
-  if (demux.system_error().total_bytes > 0) {
-    r.status = Internal("POST /exec/{id}/start: dockerd reported: " + demux.system_error().Text());
-    return done();
-  }
+        // Without an Upgrade header dockerd 20.10 hijacks the connection, answers "200 OK" with
+        // no length and writes the multiplexed stream until the process's output ends, then
+        // closes the connection: the body is read to its end, into bounded captures.
+        StreamDemuxer demux;
+        EngineRequest start =
+            Request("POST", "/exec/" + UrlEncode(exec_id) + "/start",
+                    json({{"Detach", false}, {"Tty", false}}).dump(), Remaining(deadline));
+        start.sink = [&demux](std::string_view piece) { return demux.Feed(piece); };
+        auto started = Call(&r, std::move(start));
+        r.out = demux.out().Text();
+        r.err = demux.err().Text();
+        if (!started || !started->ok()) return;
+        if (Status s = demux.Finish(); !s.ok()) {
+          r.status = s.WithContext("POST /exec/{id}/start");
+          return;
+        }
+        if (demux.system_error().total_bytes > 0) {
+          r.status =
+              Internal("POST /exec/{id}/start: dockerd reported: " + demux.system_error().Text());
+          return;
+        }
 
-  // The output ends when the process's pipes close; its exit code is recorded when the
-  // engine handles the exit event, which may come a moment later.
-  for (;;) {
-    auto inspected =
-        Call(&r, Request("GET", "/exec/" + UrlEncode(exec_id) + "/json", "", Remaining(deadline)));
-    if (!inspected || !inspected->ok()) return done();
-    json j = ParseObject(inspected->body);
-    // Running is a boolean; ExitCode is null until the process has exited.
-    Result<bool> running = BoolField(j, "Running");
-    if (!running.ok()) {
-      r.status = Internal("GET /exec/{id}/json: " + running.status().message());
-      r.output = Bounded(inspected->body);
-      return done();
-    }
-    std::optional<int> exit_code =
-        j.contains("ExitCode") ? JsonInteger<int>(j["ExitCode"]) : std::nullopt;
-    if (!*running && exit_code) {
-      int code = *exit_code;
-      // dockerd turns a runtime that could not start the process into exit 126 (or 127) and
-      // writes the runtime's error on stdout: the process never ran, so no exit code.
-      if ((code == 126 || code == 127) && r.out.rfind(kOciExecFailed, 0) == 0) {
-        r.status = FailedPrecondition(
-            "POST /exec/{id}/start: the runtime did not start the "
-            "process (exit " +
-            std::to_string(code) + "): " + r.out.substr(0, 1000));
-        return done();
-      }
-      r.exit_code = code;
-      return done();
-    }
-    if (Clock::now() >= deadline) {
-      r.status = DeadlineExceeded("GET /exec/{id}/json: no exit code within " +
-                                  std::to_string(timeout.count()) + " ms");
-      r.output = Bounded(inspected->body);
-      return done();
-    }
-    std::this_thread::sleep_for(milliseconds(2));
-  }
+        // The output ends when the process's pipes close; its exit code is recorded when the
+        // engine handles the exit event, which may come a moment later.
+        for (;;) {
+          auto inspected = Call(
+              &r, Request("GET", "/exec/" + UrlEncode(exec_id) + "/json", "", Remaining(deadline)));
+          if (!inspected || !inspected->ok()) return;
+          json j = ParseObject(inspected->body);
+          // Running is a boolean; ExitCode is null until the process has exited.
+          Result<bool> running = BoolField(j, "Running");
+          if (!running.ok()) {
+            r.status = Internal("GET /exec/{id}/json: " + running.status().message());
+            r.output = Bounded(inspected->body);
+            return;
+          }
+          std::optional<int> exit_code =
+              j.contains("ExitCode") ? JsonInteger<int>(j["ExitCode"]) : std::nullopt;
+          if (!*running && exit_code) {
+            int code = *exit_code;
+            // dockerd turns a runtime that could not start the process into exit 126 (or 127) and
+            // writes the runtime's error on stdout: the process never ran, so no exit code.
+            if ((code == 126 || code == 127) && r.out.rfind(kOciExecFailed, 0) == 0) {
+              r.status = FailedPrecondition(
+                  "POST /exec/{id}/start: the runtime did not start the "
+                  "process (exit " +
+                  std::to_string(code) + "): " + r.out.substr(0, 1000));
+              return;
+            }
+            r.exit_code = code;
+            return;
+          }
+          if (Clock::now() >= deadline) {
+            r.status = DeadlineExceeded("GET /exec/{id}/json: no exit code within " +
+                                        std::to_string(timeout.count()) + " ms");
+            r.output = Bounded(inspected->body);
+            return;
+          }
+          std::this_thread::sleep_for(milliseconds(2));
+        }
+      });
 }
 
 WaitResult DockerDriver::Wait(const std::string& id, milliseconds timeout) {
-  WaitResult r;
-  r.operation = "POST /containers/{id}/wait";
-  auto t = Clock::now();
-  // dockerd answers the headers at once and the body when the condition holds: the
-  // request's deadline covers both, so the wait is bounded by `timeout`.
-  auto res = client_.Send(
-      Request("POST", "/containers/" + UrlEncode(id) + "/wait?condition=not-running", "", timeout));
-  r.duration_ns = Since(t);
-  if (!res.ok()) {
-    if (res.status().code() == Code::kDeadlineExceeded) return r;  // exited = false
-    r.status = res.status();
-    return r;
-  }
-  if (!res->ok()) {
-    r.status = EngineError(*res);
-    r.output = Bounded(res->body);
-    return r;
-  }
-  json j = ParseObject(res->body);
-  std::optional<int> status_code =
-      j.is_object() && j.contains("StatusCode") ? JsonInteger<int>(j["StatusCode"]) : std::nullopt;
-  if (!status_code) {
-    r.status = Internal(r.operation + ": the answer has no StatusCode");
-    r.output = Bounded(res->body);
-    return r;
-  }
-  r.exited = true;
-  r.exit_code = *status_code;
-  if (j.contains("Error") && j["Error"].is_object()) {
-    std::string message = StringAt(j["Error"], "Message");
-    if (!message.empty()) r.status = Internal(r.operation + ": " + message);
-  }
-  return r;
+  return TimedStep<WaitResult>("POST /containers/{id}/wait", [&](WaitResult& r) {
+    // dockerd answers the headers at once and the body when the condition holds: the
+    // request's deadline covers both, so the wait is bounded by `timeout`.
+    auto res = client_.Send(Request(
+        "POST", "/containers/" + UrlEncode(id) + "/wait?condition=not-running", "", timeout));
+    if (!res.ok()) {
+      if (res.status().code() == Code::kDeadlineExceeded) return;  // exited = false
+      r.status = res.status();
+      return;
+    }
+    if (!res->ok()) {
+      r.status = EngineError(*res);
+      r.output = Bounded(res->body);
+      return;
+    }
+    json j = ParseObject(res->body);
+    std::optional<int> status_code = j.is_object() && j.contains("StatusCode")
+                                         ? JsonInteger<int>(j["StatusCode"])
+                                         : std::nullopt;
+    if (!status_code) {
+      r.status = Internal(r.operation + ": the answer has no StatusCode");
+      r.output = Bounded(res->body);
+      return;
+    }
+    r.exited = true;
+    r.exit_code = *status_code;
+    if (j.contains("Error") && j["Error"].is_object()) {
+      std::string message = StringAt(j["Error"], "Message");
+      if (!message.empty()) r.status = Internal(r.operation + ": " + message);
+    }
+  });
 }
 
 StepResult DockerDriver::Delete(const std::string& id, bool force) {
@@ -363,35 +346,32 @@ StepResult DockerDriver::Delete(const std::string& id, bool force) {
 }
 
 ListResult DockerDriver::List() {
-  ListResult r;
-  r.operation = "GET /containers/json";
-  auto t = Clock::now();
-  auto res = Call(
-      &r, Request("GET", ListPath(layer_->options_.run_id), "", layer_->options_.step_timeout));
-  r.duration_ns = Since(t);
-  if (!res || !res->ok()) return r;
-  json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) {
-    r.status = Internal(r.operation + ": the answer is not a JSON array");
-    r.output = Bounded(res->body);
-    return r;
-  }
-  for (const auto& c : j) {
-    if (!c.is_object()) continue;
-    // The filter is the engine's; checking the label again costs nothing.
-    if (!c.contains("Labels") || !c["Labels"].is_object() ||
-        StringAt(c["Labels"], kRunLabel) != layer_->options_.run_id) {
-      continue;
+  return TimedStep<ListResult>("GET /containers/json", [&](ListResult& r) {
+    auto res = Call(
+        &r, Request("GET", ListPath(layer_->options_.run_id), "", layer_->options_.step_timeout));
+    if (!res || !res->ok()) return;
+    json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_array()) {
+      r.status = Internal(r.operation + ": the answer is not a JSON array");
+      r.output = Bounded(res->body);
+      return;
     }
-    if (c.contains("Names") && c["Names"].is_array() && !c["Names"].empty() &&
-        c["Names"][0].is_string()) {
-      std::string name = c["Names"][0].get<std::string>();
-      if (!name.empty() && name[0] == '/') name.erase(0, 1);
-      r.ids.push_back(std::move(name));
+    for (const auto& c : j) {
+      if (!c.is_object()) continue;
+      // The filter is the engine's; checking the label again costs nothing.
+      if (!c.contains("Labels") || !c["Labels"].is_object() ||
+          StringAt(c["Labels"], kRunLabel) != layer_->options_.run_id) {
+        continue;
+      }
+      if (c.contains("Names") && c["Names"].is_array() && !c["Names"].empty() &&
+          c["Names"][0].is_string()) {
+        std::string name = c["Names"][0].get<std::string>();
+        if (!name.empty() && name[0] == '/') name.erase(0, 1);
+        r.ids.push_back(std::move(name));
+      }
     }
-  }
-  std::sort(r.ids.begin(), r.ids.end());
-  return r;
+    std::sort(r.ids.begin(), r.ids.end());
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -510,7 +490,6 @@ Capabilities DockerLayer::capabilities() const {
   c.wait_exit_code = true;
   c.state_pid = true;
   c.created_state = true;
-  c.delete_running_refused = true;
   return c;
 }
 

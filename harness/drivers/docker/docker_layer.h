@@ -103,7 +103,7 @@ class DockerDriver : public Driver {
  public:
   explicit DockerDriver(DockerLayer* layer);
 
-  std::string_view layer() const override { return "docker"; }
+  std::string_view layer_name() const override { return "docker"; }
   Capabilities capabilities() const override;
 
   // POST /containers/create?name=<id>&platform=<os/arch[/variant]> (see DockerCreateBody).

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/core/fs.h"
-#include "harness/drivers/docker/fake_engine.h"
+#include "fake_engine.h"
 
 namespace polyarch {
 namespace {
@@ -112,7 +112,6 @@ TEST_F(DockerLayerTest, CreateLoadsEveryArchiveAndChecksItsPlatform) {
   EXPECT_EQ(ctx["images"]["s390x"]["id"], ImageId("s390x"));
   Capabilities c = layer->capabilities();
   EXPECT_TRUE(c.pause && c.exec && c.kill && c.wait_exit_code && c.state_pid && c.created_state);
-  EXPECT_TRUE(c.delete_running_refused);
   EXPECT_EQ(layer->name(), "docker");
 }
 
@@ -176,7 +175,7 @@ TEST_F(DockerLayerTest, CreateAsksForThePlatformTheLabelAndNoNetwork) {
   auto layer = NewLayer();
   ASSERT_NE(layer, nullptr);
   auto driver = layer->NewDriver();
-  EXPECT_EQ(driver->layer(), "docker");
+  EXPECT_EQ(driver->layer_name(), "docker");
   StepResult r = driver->Create(Spec("pa-run-1", "s390x"));
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   EXPECT_EQ(r.operation, "POST /containers/create");

@@ -1,22 +1,10 @@
-// A small synchronous client of the Docker Engine API over dockerd's unix socket.
-//
-// Built on Boost.Beast, but no Boost type appears here: the docker layer and its tests see
-// plain strings, Status and Result. What the client guarantees:
-// - one persistent HTTP/1.1 keep-alive connection per client (a driver runs on one worker
-//   thread and owns one client, so connections are never shared between threads);
-// - a deadline on every request, covering connect, write and the whole response: Beast's
-//   basic_stream timeouts only apply to asynchronous operations, so each call starts the
-//   asynchronous operation and runs the client's private io_context until it completes;
-// - when a reused connection turns out to be closed before any byte of the answer arrived
-//   (dockerd or a proxy dropped the idle connection), the request is sent once more on a
-//   fresh connection, never more than once;
-// - bounded reads: a response body beyond the cap is an error naming the cap, and a
-//   streamed body (an exec's output) goes through a caller's sink instead of memory;
-// - nothing throws past it: Beast and Asio are used through their error_code forms and the
-//   public methods catch at the boundary (bad_alloc, a throwing constructor);
-// - a daemon that is gone (no socket, connection refused or reset) is Code::kUnavailable,
-//   a request that outlived its deadline is Code::kDeadlineExceeded; HTTP errors are
-//   responses, turned into a Status by EngineError().
+// A small synchronous client of the Docker Engine API over dockerd's unix socket, on top of
+// polyarch's one HTTP client (harness/daemons/http_client.h: keep-alive connection, deadline
+// per request, one retry on a reused connection the engine had closed, bounded reads,
+// nothing thrown). A driver runs on one worker thread and owns one client, so connections are
+// never shared between threads. A daemon that is gone is Code::kUnavailable, a request that
+// outlived its deadline Code::kDeadlineExceeded; HTTP errors are responses, turned into a
+// Status by EngineError().
 //
 // The API version is negotiated once (GET /version): the engine must speak 1.41 (Docker
 // 20.10) or later and every path is then sent as "/v1.41/...", the version this client was
@@ -36,6 +24,7 @@
 #include "harness/core/capture.h"
 #include "harness/core/status.h"
 #include "harness/daemons/dockerd_daemon.h"
+#include "harness/daemons/http_client.h"
 
 namespace polyarch {
 
@@ -48,10 +37,6 @@ struct EngineClientOptions {
   std::chrono::milliseconds timeout{60000};  // default deadline of one request
   size_t max_body_bytes = 16 << 20;          // cap on a response body read into memory
 };
-
-// Receives a streamed response body piece by piece; a non-ok Status stops the read (and
-// drops the connection, whose position in the stream is then unknown).
-using BodySink = std::function<Status(std::string_view)>;
 
 struct EngineRequest {
   std::string method;  // "GET", "POST", "DELETE", "HEAD"
@@ -67,18 +52,12 @@ struct EngineRequest {
   BodySink sink;
 };
 
-struct EngineResponse {
-  std::string method;
-  std::string target;  // as sent: "/v1.41/containers/x/start"
-  int status = 0;
-  std::string reason;
-  std::string content_type;
-  std::string body;  // empty when a sink took it
+// An answer of the engine: method, target as sent ("/v1.41/containers/x/start"), status,
+// reason, headers, body (empty when a sink took it).
+using EngineResponse = HttpResponse;
 
-  bool ok() const { return status >= 200 && status < 300; }
-  // The engine's {"message": ...}, or the start of the body when it is not that JSON.
-  std::string EngineMessage() const;
-};
+// The engine's {"message": ...}, or the start of the body when it is not that JSON.
+std::string EngineMessage(const EngineResponse& response);
 
 // A Status for an answer that is not 2xx: "<method> <target>: HTTP <status> <reason>:
 // <engine message>", with a code by HTTP status (400 kInvalidArgument, 401/403
@@ -135,9 +114,6 @@ std::string UrlEncode(std::string_view s);
 class EngineClient {
  public:
   explicit EngineClient(EngineClientOptions options);
-  ~EngineClient();
-  EngineClient(const EngineClient&) = delete;
-  EngineClient& operator=(const EngineClient&) = delete;
 
   const EngineClientOptions& options() const { return options_; }
 
@@ -159,24 +135,17 @@ class EngineClient {
   Result<EngineResponse> Delete(std::string path, std::chrono::milliseconds timeout = {});
 
   // Drops the connection; the next request opens a new one.
-  void Disconnect();
+  void Disconnect() { http_.Disconnect(); }
 
   // For tests and reports: connections opened so far, and how many of them replaced a
   // reused connection the engine had closed.
-  int connections_opened() const { return connections_; }
-  int reconnects() const { return reconnects_; }
+  int connections_opened() const { return http_.connections_opened(); }
+  int reconnects() const { return http_.reconnects(); }
 
  private:
-  struct Impl;
-  Result<EngineResponse> SendOnce(const EngineRequest& request, const std::string& target,
-                                  std::chrono::steady_clock::time_point deadline,
-                                  bool* closed_before_answer);
-
   EngineClientOptions options_;
   std::string prefix_;  // "/v1.41" once negotiated
-  std::unique_ptr<Impl> impl_;
-  int connections_ = 0;
-  int reconnects_ = 0;
+  UnixHttpClient http_;
 };
 
 }  // namespace polyarch

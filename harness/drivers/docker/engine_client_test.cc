@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/drivers/docker/fake_engine.h"
+#include "fake_engine.h"
 
 namespace polyarch {
 namespace {
@@ -235,7 +235,7 @@ TEST(EngineClientTest, ErrorAnswersBecomeStatusesWithMethodPathStatusAndMessage)
   auto missing = client.Get("/containers/nope/json");
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(EngineError(*missing).code(), Code::kNotFound);
-  EXPECT_EQ(missing->EngineMessage(), "No such container: nope");
+  EXPECT_EQ(EngineMessage(*missing), "No such container: nope");
 
   auto again = client.Post("/containers/c1/start");
   ASSERT_TRUE(again.ok());

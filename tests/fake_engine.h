@@ -7,8 +7,8 @@
 // so in a header, as a daemon dropping an idle connection would), held without an answer
 // (a hung daemon), or dropped without any answer. Every request is recorded for the test to
 // check what the client sent.
-#ifndef POLYARCH_HARNESS_DRIVERS_DOCKER_FAKE_ENGINE_H_
-#define POLYARCH_HARNESS_DRIVERS_DOCKER_FAKE_ENGINE_H_
+#ifndef POLYARCH_TESTS_FAKE_ENGINE_H_
+#define POLYARCH_TESTS_FAKE_ENGINE_H_
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -332,4 +332,4 @@ class FakeEngine {
 
 }  // namespace polyarch::testing
 
-#endif  // POLYARCH_HARNESS_DRIVERS_DOCKER_FAKE_ENGINE_H_
+#endif  // POLYARCH_TESTS_FAKE_ENGINE_H_
