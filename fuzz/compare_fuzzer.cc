@@ -48,8 +48,9 @@ void CompareAllWays(const RunReport& a, const RunReport& b, bool same) {
 }
 
 bool Read(const json& j, RunReport* r) {
-  std::string error;
-  return polyarch::ReportFromJson(j, r, &error);
+  auto read = polyarch::ReportFromJson(j);
+  if (read.ok()) *r = std::move(read).value();
+  return read.ok();
 }
 
 }  // namespace

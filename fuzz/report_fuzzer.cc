@@ -21,28 +21,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                              /*allow_exceptions=*/false);
   if (j.is_discarded()) return 0;
 
-  polyarch::RunReport report;
-  std::string error;
-  if (!polyarch::ReportFromJson(j, &report, &error)) {
-    FUZZ_CHECK(!error.empty(), "a report refused without a reason");
+  auto read = polyarch::ReportFromJson(j);
+  if (!read.ok()) {
+    FUZZ_CHECK(!read.status().message().empty(), "a report refused without a reason");
     return 0;
   }
+  const polyarch::RunReport& report = *read;
   (void)polyarch::Summarize(report.cases);
   for (const auto& c : report.cases) (void)c.Id();
 
   const json written = polyarch::ReportToJson(report);
-  polyarch::RunReport again;
-  FUZZ_CHECK(polyarch::ReportFromJson(written, &again, &error),
-             "a report polyarch wrote is refused: " + error);
-  const json rewritten = polyarch::ReportToJson(again);
+  auto again = polyarch::ReportFromJson(written);
+  FUZZ_CHECK(again.ok(), "a report polyarch wrote is refused: " + again.status().message());
+  const json rewritten = polyarch::ReportToJson(*again);
   FUZZ_CHECK(rewritten == written, "reading a written report back changed it:\n" +
                                        written.dump(-1, ' ', false, json::error_handler_t::replace) +
                                        "\n" +
                                        rewritten.dump(-1, ' ', false,
                                                       json::error_handler_t::replace));
   for (const auto& c : written["cases"]) {
-    polyarch::CaseResult one;
-    FUZZ_CHECK(polyarch::CaseFromJson(c, &one, &error), "a written case is refused: " + error);
+    auto one = polyarch::CaseFromJson(c);
+    FUZZ_CHECK(one.ok(), "a written case is refused: " + one.status().message());
   }
   (void)polyarch::FormatJsonReport(report);
   return 0;

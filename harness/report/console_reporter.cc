@@ -38,12 +38,6 @@ std::string Paint(std::string_view text, std::string_view code, bool color) {
   return std::string(code) + std::string(text) + std::string(kReset);
 }
 
-// Pads by display width, so colored or non-ASCII text still lines up.
-std::string PadRight(std::string_view text, size_t width) {
-  size_t w = DisplayWidth(text);
-  return std::string(text) + std::string(width > w ? width - w : 0, ' ');
-}
-
 std::string Upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);

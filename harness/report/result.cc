@@ -137,7 +137,9 @@ bool OptionalInt(const json& j, const char* key, Int* out, const std::string& wh
 
 }  // namespace
 
-bool CaseFromJson(const json& j, CaseResult* c, std::string* error) {
+namespace {
+
+bool ReadCase(const json& j, CaseResult* c, std::string* error) {
   if (!j.is_object()) return Fail(error, "case: not an object");
   for (const char* f : {"suite", "layer", "arch", "name", "status"}) {
     if (!j.contains(f) || !j[f].is_string()) {
@@ -191,6 +193,8 @@ bool CaseFromJson(const json& j, CaseResult* c, std::string* error) {
   return true;
 }
 
+}  // namespace
+
 json ReportToJson(const RunReport& r) {
   json cases = json::array();
   for (const auto& c : r.cases) cases.push_back(CaseToJson(c));
@@ -216,7 +220,9 @@ json ReportToJson(const RunReport& r) {
             {"duration_ns", s.duration_ns}}}};
 }
 
-bool ReportFromJson(const json& j, RunReport* r, std::string* error) {
+namespace {
+
+bool ReadReport(const json& j, RunReport* r, std::string* error) {
   if (!j.is_object()) return Fail(error, "report: not a JSON object");
   auto kind = j.find("kind");
   if (kind == j.end() || *kind != "polyarch.report") {
@@ -259,11 +265,27 @@ bool ReportFromJson(const json& j, RunReport* r, std::string* error) {
   for (size_t i = 0; i < j["cases"].size(); ++i) {
     CaseResult c;
     std::string e;
-    if (!CaseFromJson(j["cases"][i], &c, &e))
+    if (!ReadCase(j["cases"][i], &c, &e))
       return Fail(error, "cases[" + std::to_string(i) + "]: " + e);
     r->cases.push_back(std::move(c));
   }
   return true;
+}
+
+}  // namespace
+
+Result<RunReport> ReportFromJson(const json& j) {
+  RunReport r;
+  std::string error;
+  if (!ReadReport(j, &r, &error)) return InvalidArgument(error);
+  return r;
+}
+
+Result<CaseResult> CaseFromJson(const json& j) {
+  CaseResult c;
+  std::string error;
+  if (!ReadCase(j, &c, &error)) return InvalidArgument(error);
+  return c;
 }
 
 }  // namespace polyarch

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/core/status.h"
+
 namespace polyarch {
 
 enum class CaseStatus {
@@ -88,12 +90,12 @@ struct RunReport {
 
 inline constexpr int kReportSchemaVersion = 1;
 
-// The report as JSON (schema: docs/report.schema.json) and back. FromJson validates shape
-// and returns false with a message naming the field when it is not a polyarch report.
+// The report as JSON (schema: docs/report.schema.json) and back. FromJson checks the shape
+// and returns InvalidArgument naming the field when it is not a polyarch report.
 nlohmann::json ReportToJson(const RunReport& report);
-bool ReportFromJson(const nlohmann::json& j, RunReport* out, std::string* error);
+Result<RunReport> ReportFromJson(const nlohmann::json& j);
 nlohmann::json CaseToJson(const CaseResult& c);
-bool CaseFromJson(const nlohmann::json& j, CaseResult* out, std::string* error);
+Result<CaseResult> CaseFromJson(const nlohmann::json& j);
 
 }  // namespace polyarch
 

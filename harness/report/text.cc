@@ -1,5 +1,9 @@
 #include "harness/report/text.h"
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+
 #include <cmath>
 #include <cstdio>
 
@@ -90,6 +94,26 @@ std::string Printf(const char* fmt, double v) {
 }
 
 }  // namespace
+
+std::string PadRight(std::string_view text, size_t width) {
+  size_t w = DisplayWidth(text);
+  return std::string(text) + std::string(width > w ? width - w : 0, ' ');
+}
+
+std::string PadLeft(std::string_view text, size_t width) {
+  size_t w = DisplayWidth(text);
+  return std::string(width > w ? width - w : 0, ' ') + std::string(text);
+}
+
+std::string StringPrintf(const char* format, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, format);
+  int n = std::vsnprintf(buf, sizeof buf, format, ap);
+  va_end(ap);
+  if (n < 0) return "";
+  return std::string(buf, std::min(static_cast<size_t>(n), sizeof buf - 1));
+}
 
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;

@@ -36,6 +36,15 @@ std::string_view FirstLine(std::string_view s);
 // Number of code points, the width a terminal gives ASCII and most Latin text.
 size_t DisplayWidth(std::string_view utf8);
 
+// Padded with spaces to `width` columns by display width, so colored or non-ASCII text still
+// lines up; longer text is returned as it is.
+std::string PadRight(std::string_view text, size_t width);
+std::string PadLeft(std::string_view text, size_t width);
+
+// printf into a string (at most 255 bytes). polyarch never calls setlocale, so the decimal
+// point is '.'.
+std::string StringPrintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
 // Durations for people: "0.42 ms", "3.1 ms", "31 ms", "2.45 s", "1 m 02 s".
 std::string FormatDurationNs(int64_t ns);
 // A millisecond value for chart labels: 3 significant digits at most, no exponent.

@@ -112,6 +112,45 @@ std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& case
   return out;
 }
 
+nlohmann::json CrossArchTimings(const std::vector<CaseResult>& cases,
+                                const std::string& native_arch) {
+  nlohmann::json rows = nlohmann::json::array();
+  auto metric = [](const CaseResult* c, const char* name) -> const double* {
+    if (c == nullptr) return nullptr;
+    auto it = c->metrics.find(name);
+    return it == c->metrics.end() ? nullptr : &it->second;
+  };
+  // (layer, arch) -> its start_latency and probe_info_matches_native cases.
+  std::map<std::pair<std::string, std::string>, const CaseResult*> start, probe;
+  for (const auto& c : cases) {
+    if (c.suite != "crossarch") continue;
+    if (c.name == "start_latency") start[{c.layer, c.arch}] = &c;
+    if (c.name == "probe_info_matches_native") probe[{c.layer, c.arch}] = &c;
+  }
+  for (const auto& c : cases) {
+    if (c.suite != "crossarch" || c.name != "start_latency") continue;
+    const double* emulated = metric(&c, "start_ms");
+    if (emulated == nullptr) continue;
+    nlohmann::json row = {{"layer", c.layer}, {"arch", c.arch}, {"emulated_start_ms", *emulated}};
+    auto native_start = start.find({c.layer, native_arch});
+    if (const double* v = metric(native_start == start.end() ? nullptr : native_start->second,
+                                 "start_ms")) {
+      row["native_start_ms"] = *v;
+    }
+    auto run = probe.find({c.layer, c.arch});
+    if (const double* v = metric(run == probe.end() ? nullptr : run->second, "probe_run_ms")) {
+      row["probe_run_ms"] = *v;
+    }
+    auto native_run = probe.find({c.layer, native_arch});
+    if (const double* v =
+            metric(native_run == probe.end() ? nullptr : native_run->second, "probe_run_ms")) {
+      row["native_probe_run_ms"] = *v;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 std::string ContextValue(const nlohmann::json& context, std::string_view dotted_path) {
   const nlohmann::json* j = &context;
   while (!dotted_path.empty()) {

@@ -66,6 +66,12 @@ struct LayerLatency {
 };
 std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& cases);
 
+// The cross-arch section: for each crossarch start_latency case of any arch, the layer, arch
+// and start time, beside the native run's (`native_arch`) start and the probe's run time of
+// both, when those cases measured them. Rows in case order; [] without such cases.
+nlohmann::json CrossArchTimings(const std::vector<CaseResult>& cases,
+                                const std::string& native_arch);
+
 // A context value by dotted path ("host.kernel"): strings as they are, numbers and booleans
 // as JSON text, "" when absent or an object or array. Reports from older or partial runs
 // lack keys, so reporters must not assume any is present.
