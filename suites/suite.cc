@@ -41,7 +41,7 @@ CaseContext::~CaseContext() {
 }
 
 std::string CaseContext::NewId(std::string_view tag) {
-  return env_.run_prefix + std::string(driver_.layer()) + "-" + std::string(arch_.name) + "-" +
+  return env_.run_prefix + std::string(driver_.layer_name()) + "-" + std::string(arch_.name) + "-" +
          result_->name + (result_->repeat ? "-r" + std::to_string(result_->repeat) : "") + "-" +
          std::string(tag) + std::to_string(counter_++);
 }
@@ -222,7 +222,7 @@ CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const A
                    const SuiteEnv& env, int repeat) {
   CaseResult result;
   result.suite = std::string(suite.name());
-  result.layer = std::string(driver.layer());
+  result.layer = std::string(driver.layer_name());
   result.arch = std::string(arch.name);
   result.name = c.name;
   result.repeat = repeat;

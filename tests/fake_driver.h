@@ -51,7 +51,7 @@ class FakeStack {
 class FakeDriver : public Driver {
  public:
   explicit FakeDriver(std::shared_ptr<FakeStack> s) : s_(std::move(s)) {}
-  std::string_view layer() const override { return "fake"; }
+  std::string_view layer_name() const override { return "fake"; }
   Capabilities capabilities() const override { return s_->caps; }
 
   StepResult Create(const ContainerSpec& spec) override {

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -35,19 +37,34 @@ inline ContainerState SettledState(Driver& d, const std::string& id, ContainerSt
   }
 }
 
+// What a layer checks besides, at points of the shared lifecycle: where it keeps its state,
+// how it refuses an exec into a paused container, what its wait captured.
+struct LifecycleHooks {
+  std::function<void(const std::string& id, const StepResult& create)> created;
+  std::function<void(const std::string& id, int pid)> running;
+  std::function<void(const std::string& id)> paused;
+  std::function<void(const std::string& id)> resumed;
+  std::function<void(const WaitResult& wait)> exited;
+  std::function<void(const std::string& id)> deleted;
+};
+
 // create → created → start → running (pid alive) → pause → paused → resume → running →
-// exec (output, exit code) → kill TERM → wait 143 → delete → not found.
-inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::string& id) {
-  SCOPED_TRACE(std::string(d.layer()) + " " + std::string(arch.name));
+// exec (output, exit code) → kill TERM → wait 143 → stopped → exec refused → delete → not
+// found, with the layer's own checks (`hooks`) at each point.
+inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::string& id,
+                                const LifecycleHooks& hooks = {}) {
+  SCOPED_TRACE(std::string(d.layer_name()) + " " + std::string(arch.name));
   ContainerSpec spec;
   spec.id = id;
   spec.arch = &arch;
   spec.argv = {"/probe", "sleep", "60"};
   StepResult c = d.Create(spec);
   ASSERT_TRUE(c.ok()) << Explain(c);
+  EXPECT_GT(c.duration_ns, 0);
   StateResult s = d.State(id);
   ASSERT_TRUE(s.ok()) << Explain(s);
   EXPECT_EQ(s.state, ContainerState::kCreated);
+  if (hooks.created) hooks.created(id, c);
   StepResult st = d.Start(id);
   ASSERT_TRUE(st.ok()) << Explain(st);
   s = d.State(id);
@@ -56,13 +73,16 @@ inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::stri
   EXPECT_GT(s.pid, 0);
   struct stat proc {};
   EXPECT_EQ(::stat(("/proc/" + std::to_string(s.pid)).c_str(), &proc), 0) << "pid not on host";
+  if (hooks.running) hooks.running(id, s.pid);
 
   StepResult p = d.Pause(id);
   ASSERT_TRUE(p.ok()) << Explain(p);
   EXPECT_EQ(SettledState(d, id, ContainerState::kPaused), ContainerState::kPaused);
+  if (hooks.paused) hooks.paused(id);
   StepResult r = d.Resume(id);
   ASSERT_TRUE(r.ok()) << Explain(r);
   EXPECT_EQ(SettledState(d, id, ContainerState::kRunning), ContainerState::kRunning);
+  if (hooks.resumed) hooks.resumed(id);
 
   ExecResult e = d.Exec(id, {"/probe", "echo-args", "hi", "there"}, std::chrono::seconds(60));
   ASSERT_TRUE(e.ok()) << Explain(e);
@@ -78,6 +98,7 @@ inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::stri
   ASSERT_TRUE(w.ok()) << Explain(w);
   EXPECT_TRUE(w.exited);
   EXPECT_EQ(w.exit_code, 143);
+  if (hooks.exited) hooks.exited(w);
   EXPECT_EQ(d.State(id).state, ContainerState::kStopped);
   ExecResult dead = d.Exec(id, {"/probe", "exit", "0"}, std::chrono::seconds(30));
   EXPECT_FALSE(dead.ok()) << "exec in a stopped container must fail";
@@ -87,12 +108,13 @@ inline void ExpectFullLifecycle(Driver& d, const ArchInfo& arch, const std::stri
   StateResult gone = d.State(id);
   EXPECT_TRUE(gone.ok()) << Explain(gone);
   EXPECT_EQ(gone.state, ContainerState::kNotFound);
+  if (hooks.deleted) hooks.deleted(id);
 }
 
 // A container whose process exits on its own reports its code; a running one refuses a
 // plain delete and takes a forced one.
 inline void ExpectExitCodesAndForcedDelete(Driver& d, const ArchInfo& arch, const std::string& id) {
-  SCOPED_TRACE(std::string(d.layer()) + " " + std::string(arch.name));
+  SCOPED_TRACE(std::string(d.layer_name()) + " " + std::string(arch.name));
   ContainerSpec spec;
   spec.id = id + "-exit";
   spec.arch = &arch;

@@ -17,52 +17,28 @@
 #include "binfmt/registry.h"
 #include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
+#include "harness/core/json_read.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/subprocess.h"
-#include "harness/daemons/containerd_daemon.h"
-#include "harness/daemons/unix_http.h"
+#include "harness/daemons/daemon_recovery.h"
+#include "harness/daemons/http_client.h"
 
 namespace polyarch {
 namespace {
 
-bool Under(const std::string& path, const std::string& dir) {
-  return !dir.empty() && (path == dir || path.rfind(dir + "/", 0) == 0);
+// A string field of a journal record, "" when it is missing or of another type: the journal is
+// a file on disk, and a record someone edited must not stop the recovery of the others.
+std::string Field(const nlohmann::json& data, const char* key) {
+  auto v = StringField(data, key);
+  return v.ok() ? *v : "";
 }
 
 // The process `pid` is still this run's polyarch: alive, and polyarch by its command line.
-bool StillRunning(int pid) {
-  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
-  auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline", 1 << 16);
+bool StillRunning(int pid, const std::string& proc_root) {
+  if (pid <= 0) return false;
+  if (proc_root.empty() && ::kill(pid, 0) != 0) return false;
+  auto cmdline = ReadFile(proc_root + "/proc/" + std::to_string(pid) + "/cmdline", 1 << 16);
   return cmdline.ok() && cmdline->find("polyarch") != std::string::npos;
-}
-
-// Kills what is still inside one of the run's cgroups (and the cgroups below it). A container
-// whose shim died before anyone ran `runc delete` for it (its shim was killed when the run
-// died) has no runtime state left to delete by, but it is still in the cgroup named after it;
-// its name carries the run's prefix, so whatever is in it is the run's. A frozen process
-// cannot act on SIGKILL: thaw first. Returns how many processes were signalled.
-int KillCgroupProcesses(const std::string& cg) {
-  int n = 0;
-  auto write = [](const std::string& file, std::string_view value) {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)!::write(fd, value.data(), value.size());
-    ::close(fd);
-  };
-  write(cg + "/freezer.state", "THAWED");  // v1 freezer hierarchy
-  write(cg + "/cgroup.freeze", "0");       // v2
-  if (auto procs = ReadFile(cg + "/cgroup.procs", 1 << 20); procs.ok()) {
-    std::istringstream in(*procs);
-    for (pid_t pid; in >> pid;) n += pid > 1 && ::kill(pid, SIGKILL) == 0;
-  }
-  if (DIR* d = ::opendir(cg.c_str())) {
-    std::vector<std::string> children;
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_type == DT_DIR && e->d_name[0] != '.') children.push_back(cg + "/" + e->d_name);
-    }
-    ::closedir(d);
-    for (const auto& c : children) n += KillCgroupProcesses(c);
-  }
-  return n;
 }
 
 std::string Describe(const Result<ProcessResult>& r) {
@@ -74,16 +50,17 @@ std::string Describe(const Result<ProcessResult>& r) {
 
 }  // namespace
 
-Result<std::vector<RunRecord>> ListRuns(const Journal& journal) {
+Result<std::vector<RunRecord>> ListRuns(const Journal& journal, const std::string& proc_root) {
   PA_ASSIGN_OR_RETURN(auto live, journal.Live());
   std::map<std::string, RunRecord> runs;
   for (const auto& r : live) {
     if (r.kind == kJournalKindRun) {
       RunRecord& run = runs[r.key];
       run.id = r.key;
-      run.pid = r.data.value("pid", 0);
-      run.run_dir = r.data.value("run_dir", "");
-      run.prefix = r.data.value("prefix", "");
+      auto pid = IntegerField<int>(r.data, "pid");
+      run.pid = pid.ok() ? *pid : 0;
+      run.run_dir = Field(r.data, "run_dir");
+      run.prefix = Field(r.data, "prefix");
     } else if (!r.run.empty()) {
       runs[r.run].id = r.run;
       runs[r.run].records.push_back(r);
@@ -91,13 +68,18 @@ Result<std::vector<RunRecord>> ListRuns(const Journal& journal) {
   }
   std::vector<RunRecord> out;
   for (auto& [id, run] : runs) {
-    run.alive = StillRunning(run.pid);
+    run.alive = StillRunning(run.pid, proc_root);
     out.push_back(std::move(run));
   }
   return out;
 }
 
 RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
+  RealProcFs procfs;
+  return RecoverRun(journal, run, procfs);
+}
+
+RecoveryReport RecoverRun(Journal& journal, const RunRecord& run, ProcFs& procfs) {
   RecoveryReport rep;
   rep.run = run.id;
   if (run.alive) {
@@ -118,14 +100,14 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
   for (const auto& r : run.records) {
     if (r.kind != "daemon") continue;
     note(RecoverDaemon(r.data),
-         "stopped daemon " + r.data.value("daemon", std::string("?")) + " of " + r.key);
+         "stopped daemon " + Field(r.data, "daemon") + " of " + r.key);
     forget.emplace_back(r.kind, r.key);
   }
   // The run's private containerd daemons, by the address their shims were given.
   std::vector<std::string> containerd_addresses;
   for (const auto& r : run.records) {
-    if (r.kind == "daemon" && r.data.value("daemon", "") == "containerd") {
-      containerd_addresses.push_back(r.data.value("dir", "") + "/containerd.sock");
+    if (r.kind == "daemon" && Field(r.data, "daemon") == "containerd") {
+      containerd_addresses.push_back(Field(r.data, "dir") + "/containerd.sock");
     }
   }
   for (const auto& r : run.records) {
@@ -136,7 +118,7 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
       // socket nobody answers on goes.
       for (const auto& address : containerd_addresses) {
         std::string socket =
-            ShimSocketPath(address, r.data.value("namespace", ""), r.data.value("id", ""));
+            ShimSocketPath(address, Field(r.data, "namespace"), Field(r.data, "id"));
         if (!PathExists(socket) ||
             CheckUnixSocketAccepts(socket, std::chrono::milliseconds(200)).ok()) {
           continue;
@@ -149,8 +131,8 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
     }
     if (r.kind == "container" && r.data.contains("binary")) {
       // An OCI runtime container: its runtime removes processes, cgroups and state.
-      auto res = RunProcess({r.data.value("binary", ""), "--root", r.data.value("root", ""),
-                             "delete", "--force", r.data.value("id", "")},
+      auto res = RunProcess({Field(r.data, "binary"), "--root", Field(r.data, "root"), "delete",
+                             "--force", Field(r.data, "id")},
                             std::chrono::seconds(30));
       bool gone = res.ok() &&
                   (res->success() || res->err.Text().find("does not exist") != std::string::npos ||
@@ -163,11 +145,15 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
       forget.emplace_back(r.kind, r.key);
     } else if (r.kind == "docker-container" || r.kind == "docker-image") {
       // Only an engine outside the run directory still exists to ask.
-      std::string socket = r.data.value("socket", "");
-      if (!socket.empty() && !Under(socket, run.run_dir) && PathExists(socket)) {
+      std::string socket = Field(r.data, "socket");
+      if (!socket.empty() && !PathUnder(socket, run.run_dir) && PathExists(socket)) {
         std::string target = r.kind == "docker-container"
                                  ? "/v1.41/containers/" + r.key + "?force=1&v=1"
-                                 : "/v1.41/images/" + r.data.value("reference", r.key) + "?force=1";
+                                 : "/v1.41/images/" +
+                                       (Field(r.data, "reference").empty()
+                                            ? r.key
+                                            : Field(r.data, "reference")) +
+                                       "?force=1";
         auto res = UnixHttpRequest(socket, "DELETE", target, "", std::chrono::seconds(30));
         if (res.ok() && (res->status < 300 || res->status == 404)) {
           rep.actions.push_back("removed " + r.kind + " " + r.key);
@@ -180,8 +166,8 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
       forget.emplace_back(r.kind, r.key);
     } else if (r.kind == "containerd-namespace") {
       // An external containerd: remove the run's namespace and everything in it with ctr.
-      std::string address = r.data.value("address", "");
-      if (!address.empty() && !Under(address, run.run_dir) && PathExists(address)) {
+      std::string address = Field(r.data, "address");
+      if (!address.empty() && !PathUnder(address, run.run_dir) && PathExists(address)) {
         const std::string ns = r.key;
         auto ctr = [&](std::vector<std::string> args) {
           args.insert(args.begin(), {"ctr", "--address", address, "-n", ns});
@@ -231,10 +217,9 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
   }
 
   // binfmt entries the run registered: removed only while they hold what it wrote.
-  RealProcFs procfs;
   for (const auto& r : run.records) {
     if (r.kind != std::string(kJournalKindBinfmt)) continue;
-    auto e = ParseRegistration(r.data.value("line", ""));
+    auto e = ParseRegistration(Field(r.data, "line"));
     auto text = procfs.ReadEntry(r.key);
     if (e.ok() && text.ok()) {
       auto k = ParseKernelEntry(r.key, *text);
@@ -249,16 +234,8 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
 
   if (!run.run_dir.empty()) {
     // Deepest first: a mount inside another must go before it.
-    auto mounts = MountsUnder(run.run_dir);
-    std::vector<std::string> points;
-    if (mounts.ok()) {
-      for (const auto& line : *mounts) {
-        std::istringstream f(line);
-        std::string id, parent, dev, root, mp;
-        f >> id >> parent >> dev >> root >> mp;
-        points.push_back(mp);
-      }
-    }
+    auto mounts = MountPointsUnder(run.run_dir);
+    std::vector<std::string> points = mounts.ok() ? *mounts : std::vector<std::string>{};
     std::sort(points.begin(), points.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     for (const auto& mp : points) {
@@ -271,18 +248,14 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run) {
   }
   std::vector<std::string> names = {"polyarch-" + run.id};
   if (!run.prefix.empty()) names.push_back(run.prefix);
+  // A container whose shim died before anyone ran `runc delete` for it (its shim was killed
+  // when the run died) has no runtime state left to delete it by, but it is still in the
+  // cgroup named after it; its name carries the run's prefix, so whatever is in it is the run's.
   for (const auto& cg : FindCgroups(names)) {
-    Status s = RemoveCgroupTree(cg);
-    if (!s.ok()) {
-      int killed = KillCgroupProcesses(cg);
-      if (killed > 0) {
-        rep.actions.push_back("killed " + std::to_string(killed) + " process(es) left in " + cg);
-      }
-    }
-    // A process killed just now leaves its cgroup only once its parent has reaped it.
-    for (int i = 0; !s.ok() && i < 30; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      s = RemoveCgroupTree(cg);
+    int killed = 0;
+    Status s = RemoveCgroupTreeKillingWhatIsLeft(cg, &killed);
+    if (killed > 0) {
+      rep.actions.push_back("killed " + std::to_string(killed) + " process(es) left in " + cg);
     }
     note(s, "removed cgroup " + cg);
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "binfmt/procfs.h"
 #include "harness/core/journal.h"
 #include "harness/core/status.h"
 
@@ -29,8 +30,9 @@ struct RunRecord {
   std::vector<JournalRecord> records;  // everything tagged with this run
 };
 
-// The runs the journal knows, with their records and whether their process still runs.
-Result<std::vector<RunRecord>> ListRuns(const Journal& journal);
+// The runs the journal knows, with their records and whether their process still runs (its
+// command line under `proc_root`: "" is the real /proc; tests point it at a fake tree).
+Result<std::vector<RunRecord>> ListRuns(const Journal& journal, const std::string& proc_root = "");
 
 struct RecoveryReport {
   std::string run;
@@ -39,8 +41,10 @@ struct RecoveryReport {
   bool ok() const { return problems.empty(); }
 };
 
-// Removes everything of one stale run. Refuses a run whose process still runs.
+// Removes everything of one stale run. Refuses a run whose process still runs. The binfmt
+// entries go through `procfs` (the real one by default; tests give a fake).
 RecoveryReport RecoverRun(Journal& journal, const RunRecord& run);
+RecoveryReport RecoverRun(Journal& journal, const RunRecord& run, ProcFs& procfs);
 
 }  // namespace polyarch
 

@@ -9,6 +9,7 @@
 
 #include "cli_runner.h"
 #include "harness/core/fs.h"
+#include "harness/core/strings.h"
 #include "harness/core/subprocess.h"
 
 namespace polyarch {
@@ -173,17 +174,25 @@ TEST_F(RunIntegrationTest, AFirstRunOnAHostWithoutBinfmtMiscExitsZero) {
 TEST_F(RunIntegrationTest, AMountLeftBehindFailsTheRunAndIsNamed) {
   auto runc = FindProgram("runc");
   ASSERT_TRUE(runc.ok());
-  const std::string leak = dir_->path() + "/leak";
-  ASSERT_TRUE(MakeDirs(leak).ok());
+  // The leak goes next to the run's directory, in the state directory the run answers for:
+  // the runtime's --root is <run dir>/runc/state, so the runs directory is three levels up.
+  // The wrapper writes down where it mounted; the mount dies with the private namespace.
+  const std::string where = dir_->path() + "/leak-path";
   const std::string wrapper = dir_->path() + "/leaky-runc";
   ASSERT_TRUE(WriteFileAtomic(wrapper,
                               "#!/bin/sh\n"
-                              "for a in \"$@\"; do [ \"$a\" = delete ] && is_delete=1; done\n"
-                              "if [ -n \"$is_delete\" ] && ! mountpoint -q " +
-                                  leak + "; then mount -t tmpfs leak " + leak +
-                                  "; fi\n"
-                                  "exec " +
-                                  *runc + " \"$@\"\n",
+                              "prev=\n"
+                              "for a in \"$@\"; do\n"
+                              "  [ \"$prev\" = --root ] && root=$a\n"
+                              "  [ \"$a\" = delete ] && is_delete=1\n"
+                              "  prev=$a\n"
+                              "done\n"
+                              "leak=$(dirname \"$(dirname \"$(dirname \"$root\")\")\")/leak-$PPID\n"
+                              "if [ -n \"$is_delete\" ] && [ ! -e " + where + " ]; then\n"
+                              "  mkdir -p \"$leak\" && mount -t tmpfs leak \"$leak\" && "
+                              "echo \"$leak\" > " + where + "\n"
+                              "fi\n"
+                              "exec " + *runc + " \"$@\"\n",
                               0755)
                   .ok());
   const std::string reports = dir_->path() + "/reports";
@@ -192,6 +201,10 @@ TEST_F(RunIntegrationTest, AMountLeftBehindFailsTheRunAndIsNamed) {
                "exit_code_0", "--runtime-binary", "runc=" + wrapper, "--no-color", "--report-dir",
                reports});
   EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  auto written = ReadFile(where);
+  ASSERT_TRUE(written.ok()) << "the wrapper never mounted";
+  const std::string leak(Trim(*written));
+  (void)RemoveTree(leak);  // the mount went with the namespace; the directory stays
   json report = ReadJson(reports + "/report.json");
   ASSERT_TRUE(report.is_object());
   EXPECT_EQ(report["summary"]["pass"], 1) << "the case itself passes";

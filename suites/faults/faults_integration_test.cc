@@ -34,9 +34,9 @@ TEST(FaultsIntegrationTest, EveryScenarioPassesAndLeavesTheHostAsItWas) {
   EXPECT_TRUE(IsValidUtf8(*text));
   json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(j.is_discarded()) << "report.json is not JSON";
-  RunReport report;
-  std::string error;
-  ASSERT_TRUE(ReportFromJson(j, &report, &error)) << error;
+  auto read = ReportFromJson(j);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  const RunReport& report = *read;
   EXPECT_TRUE(report.complete);
 
   std::set<std::string> seen;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/core/fs.h"
+#include "harness/core/proc.h"
 #include "harness/core/reaper.h"
 #include "suites/faults/scenario.h"
 
@@ -64,8 +65,8 @@ void DaemonizedGrandchild(ScenarioContext& ctx) {
   ctx.Metric("grandchild_gone_ms", Ms(reaped));
   std::string state = "gone";
   if (!gone) {
-    auto stat = ReadFile(proc + "/stat", 4096);
-    state = stat.ok() && stat->find(") Z ") != std::string::npos ? "a zombie" : "still running";
+    ProcStat st;
+    state = ReadProcStat(grandchild, &st) && st.state == 'Z' ? "a zombie" : "still running";
   }
   ctx.Expect(gone, "the grandchild " + std::to_string(grandchild) + " is " + state + " " +
                        FormatMs(reaped) + " after SIGKILL");

@@ -8,6 +8,7 @@
 
 #include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
+#include "harness/core/mountinfo.h"
 #include "harness/drivers/oci_runtime.h"
 #include "harness/report/json_reporter.h"
 #include "harness/report/text.h"
@@ -104,7 +105,7 @@ void MisbehavingCreate(ScenarioContext& ctx, const std::string& part, const std:
   ctx.Expect(cleaned.ok(), part + ": cleanup: " + cleaned.message());
   std::vector<std::string> cgroups = FindCgroups({spec.id});
   bool state_gone = !PathExists((*layer)->state_root() + "/" + spec.id);
-  auto mounts = MountsUnder(base);
+  auto mounts = MountPointsUnder(base);
   bool mounts_gone = mounts.ok() && mounts->empty();
   ctx.Expect(cgroups.empty(), part + ": cgroups remain: " + json(cgroups).dump());
   ctx.Expect(state_gone, part + ": runc's state directory for " + spec.id + " remains");

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "harness/core/fs.h"
+#include "harness/core/proc.h"
 #include "harness/core/strings.h"
 
 namespace polyarch {
@@ -43,6 +44,8 @@ bool Settles(CaseContext& ctx, const std::string& id, ContainerState want, const
   auto deadline = start + seconds(1);
   StateResult s;
   for (;;) {
+    // Polls straight through the driver: the answers on the way are not steps of the case;
+    // the final one is asked again below, through the context, and recorded.
     s = ctx.driver().State(id);
     if (s.ok() && s.state == want) break;
     if (std::chrono::steady_clock::now() >= deadline) break;
@@ -54,20 +57,10 @@ bool Settles(CaseContext& ctx, const std::string& id, ContainerState want, const
   return ExpectState(ctx, id, want, when);  // the final answer, recorded as a step
 }
 
-// CPU time (utime + stime, in clock ticks) of a host process.
+// CPU time (utime + stime, in clock ticks) of a host process; -1 when it cannot be read.
 long CpuTicks(int pid) {
-  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
-  if (!stat.ok()) return -1;
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream in(stat->substr(close + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return utime + stime;
+  ProcStat st;
+  return ReadProcStat(pid, &st) ? st.CpuTicks() : -1;
 }
 
 // The lifecycle of a container whose process exits with `code`.
@@ -128,6 +121,7 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
     if (!ctx.Run(ctx.Spec(id, {"/probe", "mark", "/tmp/marker"}))) return;
     std::string seen;
     for (int i = 0; i < 100 && seen.empty(); ++i) {
+      // Waiting for the marker to appear: unrecorded polls; the read that counts is below.
       ExecResult e = ctx.driver().Exec(id, {"/probe", "cat", "/tmp/marker"}, ctx.timeout());
       if (e.ok() && e.exit_code == 0) seen = Trim(e.out);
       if (seen.empty()) std::this_thread::sleep_for(milliseconds(50));
@@ -320,7 +314,7 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
     Bystander b = StartBystander(ctx);
     std::string id = ctx.NewId();
     if (!ctx.Ok(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create")) return;
-    ctx.Refused(ctx.driver().Create(ctx.Spec(id, kProbeSleeper)), "create with an id in use");
+    ctx.Refused(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create with an id in use");
     ExpectState(ctx, id, ContainerState::kCreated, "of the first container");
     ExpectUndisturbed(ctx, b);
   });
@@ -400,6 +394,7 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
           if (!note.ok) note.error = created[i].status.ToString();
           ctx.Note(std::move(note));
           if (!created[i].ok() || !started[i].ok()) continue;
+          // Twenty state answers would bury the case's own steps; the count is its metric.
           StateResult s = ctx.driver().State(ids[i]);
           running += s.ok() && s.state == ContainerState::kRunning;
         }

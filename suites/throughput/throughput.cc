@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "harness/core/fs.h"
+#include "harness/core/proc.h"
+#include "harness/core/timing.h"
 #include "harness/core/subprocess.h"
 #include "harness/drivers/null_driver.h"
 #include "suites/suite.h"
@@ -25,17 +27,8 @@ using Clock = std::chrono::steady_clock;
 double Seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
 
 double ProcCpuSeconds(int pid) {
-  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
-  if (!stat.ok()) return 0;
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(stat->substr(close + 2));
-  std::string f;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && in >> f; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(f);
-  }
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  ProcStat st;
+  return ReadProcStat(pid, &st) ? st.CpuSeconds() : 0;
 }
 
 CpuSample SampleCpu(const std::vector<int>& daemon_pids) {
@@ -267,6 +260,112 @@ std::vector<Scaling> ComputeScaling(const std::vector<ThroughputMeasurement>& ms
     }
     out.push_back(s);
   }
+  return out;
+}
+
+namespace {
+
+// One measurement into its case: its figures as metrics, its row as data, failed when a
+// cycle failed or fewer than N containers made it.
+void RecordMeasurement(const ThroughputMeasurement& m, int containers, const Calibration& cal,
+                       CaseResult* out) {
+  CaseResult& c = *out;
+  c.metrics["starts_per_s"] = m.starts_per_s;
+  c.metrics["started"] = m.started;
+  c.metrics["errors"] = m.errors;
+  c.metrics["timeouts"] = m.timeouts;
+  if (auto e2e = m.latency_ms.find("end_to_end"); e2e != m.latency_ms.end()) {
+    c.metrics["e2e_p50_ms"] = e2e->second.p50;
+    c.metrics["e2e_p99_ms"] = e2e->second.p99;
+  }
+  if (cal.raw_spawn_per_s > 0) {
+    c.metrics["starts_vs_spawn_floor"] = m.starts_per_s / cal.raw_spawn_per_s;
+  }
+  if (m.errors > 0 || m.started < containers) {
+    c.status = CaseStatus::kFail;
+    c.reason = std::to_string(m.errors) + " of " + std::to_string(m.started + m.errors) +
+               " cycles failed" + (m.first_errors.empty() ? "" : ": " + m.first_errors[0]);
+  }
+  c.data = MeasurementJson(m);
+}
+
+}  // namespace
+
+ThroughputSections RunThroughputSuite(const ThroughputRunConfig& config,
+                                      const std::vector<ThroughputLayerRef>& layers,
+                                      const std::vector<const ArchInfo*>& arches) {
+  ThroughputSections out;
+  const Calibration cal = Calibrate();
+  int serial = 0;
+  auto measure = [&](const ThroughputLayerRef& slot, const std::vector<const ArchInfo*>& set,
+                     std::vector<ThroughputMeasurement>* ms) {
+    const std::string arch_name = set.size() == 1 ? std::string(set[0]->name) : "mixed";
+    for (int k : config.concurrency) {
+      for (int trial = 0; trial < config.trials; ++trial) {
+        if (config.stop && config.stop()) return;
+        std::string why = slot.layer == nullptr ? slot.unavailable : "";
+        for (const ArchInfo* a : set) {
+          if (!why.empty()) break;
+          why = config.arch_unavailable ? config.arch_unavailable(*a) : "";
+          if (Status st = slot.layer->Supports(*a); why.empty() && !st.ok()) why = st.message();
+        }
+        CaseResult c;
+        c.suite = "throughput";
+        c.layer = slot.name;
+        c.arch = arch_name;
+        c.name = "k" + std::to_string(k);
+        c.repeat = trial;
+        c.spec_ref = "closed loop: create, start, wait, delete; at most K in flight";
+        if (why.empty()) {
+          ThroughputConfig cfg;
+          cfg.containers = config.containers;
+          cfg.concurrency = k;
+          cfg.warmup = config.warmup;
+          cfg.duration_s = config.duration_s;
+          cfg.step_timeout = config.step_timeout;
+          cfg.id_prefix = config.id_prefix + "tp" + std::to_string(serial++) + "-";
+          cfg.arches = set;
+          if (config.on_start) config.on_start(c.Id());
+          auto t0 = Clock::now();
+          ThroughputMeasurement m = MeasureThroughput(*slot.layer, cfg, config.daemon_pids, trial);
+          RecordMeasurement(m, config.containers, cal, &c);
+          c.duration_ns = NanosSince(t0);
+          ms->push_back(std::move(m));
+        } else {
+          c.status = CaseStatus::kSkip;
+          c.reason = why;
+        }
+        if (config.on_result) config.on_result(std::move(c));
+      }
+    }
+  };
+  for (const auto& slot : layers) {
+    for (const ArchInfo* a : arches) {
+      std::vector<ThroughputMeasurement> ms;
+      measure(slot, {a}, &ms);
+      auto scaling = ComputeScaling(ms);
+      for (size_t i = 0; i < ms.size(); ++i) {
+        nlohmann::json row = MeasurementJson(ms[i]);
+        row["efficiency"] = scaling[i].efficiency;
+        row["p99_over_p50_at_1"] = scaling[i].p99_over_p50_at_1;
+        out.rows.push_back(std::move(row));
+      }
+    }
+    if (config.mixed_arch && arches.size() > 1) {
+      std::vector<ThroughputMeasurement> ms;
+      measure(slot, arches, &ms);
+      for (const auto& m : ms) out.rows.push_back(MeasurementJson(m));
+    }
+  }
+  out.calibration = CalibrationJson(cal);
+  // The ceiling against the fastest real layer: the harness must not be what is measured.
+  double fastest = 0;
+  for (const auto& r : out.rows) {
+    if (auto it = r.find("starts_per_s"); it != r.end() && it->is_number()) {
+      fastest = std::max(fastest, it->get<double>());
+    }
+  }
+  if (fastest > 0) out.calibration["null_vs_fastest_layer"] = cal.null_cycles_per_s / fastest;
   return out;
 }
 

@@ -8,6 +8,7 @@
 #define POLYARCH_SUITES_THROUGHPUT_THROUGHPUT_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -77,6 +78,37 @@ struct Scaling {
   double p99_over_p50_at_1 = 0;
 };
 std::vector<Scaling> ComputeScaling(const std::vector<ThroughputMeasurement>& same_layer_arch);
+
+// The suite as a run runs it: every layer × arch (and, with mixed_arch, a storm over every
+// arch at once) × K × trial is a case, in that order, each reported as it finishes.
+struct ThroughputRunConfig {
+  int containers = 40;
+  std::vector<int> concurrency = {1, 4, 10};
+  int warmup = 2;
+  double duration_s = 0;
+  int trials = 1;
+  bool mixed_arch = false;
+  std::chrono::milliseconds step_timeout{60000};
+  std::string id_prefix;          // the run's prefix; measurements add "tp<N>-"
+  std::vector<int> daemon_pids;   // whose CPU time is counted as the daemons'
+  std::function<bool()> stop;     // true once the run was interrupted
+  std::function<void(const std::string& id)> on_start;
+  std::function<void(CaseResult)> on_result;
+  // Why an arch cannot run at all in this run (no emulator): "" when it can.
+  std::function<std::string(const ArchInfo&)> arch_unavailable;
+};
+struct ThroughputLayerRef {
+  std::string name;
+  Layer* layer = nullptr;   // nullptr: the layer is unavailable
+  std::string unavailable;  // why, then
+};
+struct ThroughputSections {
+  nlohmann::json rows = nlohmann::json::array();  // sections.throughput
+  nlohmann::json calibration;                      // sections.calibration
+};
+ThroughputSections RunThroughputSuite(const ThroughputRunConfig& config,
+                                      const std::vector<ThroughputLayerRef>& layers,
+                                      const std::vector<const ArchInfo*>& arches);
 
 }  // namespace polyarch
 

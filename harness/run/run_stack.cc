@@ -1,0 +1,173 @@
+#include "harness/run/run_stack.h"
+
+#include <algorithm>
+
+#include "harness/core/log.h"
+#include "harness/core/reaper.h"
+#include "harness/drivers/containerd/containerd_layer.h"
+#include "harness/drivers/docker/docker_layer.h"
+#include "harness/drivers/oci_runtime.h"
+
+namespace polyarch {
+
+using nlohmann::json;
+
+void RunStack::Start(const StackOptions& options) {
+  const Plan& plan_ = *options.plan;
+  auto needs = [&](const char* n) {
+    return std::find(plan_.layers.begin(), plan_.layers.end(), n) != plan_.layers.end();
+  };
+  json daemons = json::object();
+  // The daemons fork shims that daemonize. Whether an orphan goes to a subreaper is fixed when
+  // its ancestors are forked, so polyarch becomes one before any daemon starts: what they
+  // orphan then comes back to polyarch to be reaped (or to whoever adopts a killed polyarch's
+  // children), never to init.
+  if (Status s = Reaper::Instance().Enable(); !s.ok()) PA_LOG(kWarning) << s.message();
+  // One containerd serves the containerd layer and, under dockerd, the docker layer.
+  if ((needs("containerd") && plan_.containerd_address.empty()) ||
+      (needs("docker") && plan_.docker_host.empty())) {
+    ContainerdOptions o;
+    o.run_dir = options.run_dir + "/daemons";
+    o.journal = options.journal;
+    auto d = ContainerdDaemon::Start(o);
+    if (d.ok()) {
+      containerd_ = std::move(*d);
+      daemons["containerd"] = {{"owned", true},
+                               {"version", containerd_->version()},
+                               {"address", containerd_->address()}};
+    } else {
+      containerd_unavailable_ = d.status().message();
+      daemons["containerd"] = {{"owned", true}, {"error", containerd_unavailable_}};
+    }
+  }
+  containerd_address_ = plan_.containerd_address.empty()
+                            ? (containerd_ ? containerd_->address() : "")
+                            : plan_.containerd_address.substr(
+                                  plan_.containerd_address.rfind("unix://", 0) == 0 ? 7 : 0);
+  if (!plan_.containerd_address.empty()) {
+    daemons["containerd"] = {{"owned", false}, {"address", containerd_address_}};
+  }
+
+  for (const auto& name : plan_.layers) {
+    auto slot = std::make_unique<LayerSlot>();
+    slot->name = name;
+    if (name == "runc" || name == "crun") {
+      OciRuntimeOptions o;
+      o.name = name;
+      auto it = plan_.runtime_binaries.find(name);
+      o.binary = it == plan_.runtime_binaries.end() ? name : it->second;
+      o.run_dir = options.run_dir;
+      o.images = options.images;
+      o.step_timeout = plan_.step_timeout;
+      o.journal = options.journal;
+      auto l = OciRuntimeLayer::Create(o);
+      if (l.ok()) {
+        slot->layer = std::move(*l);
+      } else {
+        slot->unavailable = l.status().message();
+      }
+    } else if (name == "containerd") {
+      if (containerd_address_.empty()) {
+        slot->unavailable = "containerd did not start: " + containerd_unavailable_;
+      } else {
+        ContainerdLayerOptions o;
+        o.address = containerd_address_;
+        o.run_id = options.run_id;
+        o.run_dir = options.run_dir;
+        o.images = options.images;
+        o.step_timeout = plan_.step_timeout;
+        o.journal = options.journal;
+        auto l = ContainerdLayer::Create(o);
+        if (l.ok()) {
+          slot->layer = std::move(*l);
+        } else {
+          slot->unavailable = l.status().message();
+        }
+      }
+    } else if (name == "docker") {
+      std::string socket;
+      if (!plan_.docker_host.empty()) {
+        socket = plan_.docker_host.substr(7);
+        daemons["dockerd"] = {{"owned", false}, {"address", socket}};
+      } else if (!containerd_) {
+        slot->unavailable =
+            "dockerd needs polyarch's containerd, which did not start: " + containerd_unavailable_;
+      } else {
+        DockerdOptions o;
+        o.run_dir = options.run_dir + "/daemons";
+        o.journal = options.journal;
+        // Containers' cgroups under the run's name, which the run's cleanup also looks for.
+        o.cgroup_parent = "polyarch-" + options.run_id + "-docker";
+        auto d = DockerdDaemon::Start(o, containerd_->address());
+        if (d.ok()) {
+          dockerd_ = std::move(*d);
+          socket = dockerd_->address();
+          daemons["dockerd"] = {{"owned", true},
+                                {"version", dockerd_->version().version},
+                                {"api_version", dockerd_->version().api_version},
+                                {"address", socket}};
+        } else {
+          slot->unavailable = "dockerd did not start: " + d.status().message();
+          daemons["dockerd"] = {{"owned", true}, {"error", d.status().message()}};
+        }
+      }
+      if (!socket.empty()) {
+        DockerLayerOptions o;
+        o.socket_path = socket;
+        o.run_id = options.run_id;
+        o.images = options.images;
+        o.step_timeout = plan_.step_timeout;
+        o.journal = options.journal;
+        auto l = DockerLayer::Create(o);
+        if (l.ok()) {
+          slot->layer = std::move(*l);
+        } else {
+          slot->unavailable = l.status().message();
+        }
+      }
+    }
+    layers_.push_back(std::move(slot));
+  }
+  daemons_context_ = std::move(daemons);
+  for (const auto& slot : layers_) {
+    if (!slot->unavailable.empty()) PA_LOG(kWarning) << slot->name << ": " << slot->unavailable;
+  }
+}
+
+
+std::vector<int> RunStack::DaemonPids() const {
+  std::vector<int> pids;
+  if (containerd_) pids.push_back(containerd_->pid());
+  if (dockerd_) pids.push_back(dockerd_->pid());
+  return pids;
+}
+
+json RunStack::LayersContext() const {
+  json layers = json::object();
+  for (const auto& slot : layers_) {
+    layers[slot->name] =
+        slot->layer ? slot->layer->Context() : json{{"unavailable", slot->unavailable}};
+  }
+  return layers;
+}
+
+void RunStack::Stop(json* layers, json* daemons, std::vector<std::string>* problems) {
+  for (auto& slot : layers_) {
+    if (!slot->layer) continue;
+    Status s = slot->layer->Cleanup();
+    (*layers)[slot->name] = {{"ok", s.ok()}, {"error", s.ok() ? "" : s.message()}};
+    if (!s.ok()) problems->push_back("layer " + slot->name + ": " + s.message());
+  }
+  layers_.clear();  // drivers and layers go before their daemons
+  auto stop = [&](const char* name, auto& daemon) {
+    if (!daemon) return;
+    Status s = daemon->Stop();
+    (*daemons)[name] = {{"ok", s.ok()}, {"error", s.ok() ? "" : s.message()}};
+    if (!s.ok()) problems->push_back(std::string("stopping ") + name + ": " + s.message());
+    daemon.reset();
+  };
+  stop("dockerd", dockerd_);
+  stop("containerd", containerd_);
+}
+
+}  // namespace polyarch
