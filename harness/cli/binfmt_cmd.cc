@@ -109,12 +109,9 @@ void AddInstall(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
                 "Replace a different entry registered under the same name");
   cmd->add_flag("--no-prove", o->no_prove, "Skip running the proof programs");
   cmd->add_flag("--json", o->json, "Print the outcome as JSON");
-  cmd->callback([o, &global, &exit_code] {
+  cmd->callback(Command(exit_code, [o, &global]() -> Result<int> {
     auto arches = ParseArchList(o->arch, ArchScope::kEmulated);
-    if (!arches.ok()) {
-      exit_code = Fail(arches.status());
-      return;
-    }
+    if (!arches.ok()) return arches.status();
     InstallRequest req;
     req.arches = *arches;
     req.flags = o->flags;
@@ -122,25 +119,13 @@ void AddInstall(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
     req.prefix = o->prefix;
     req.replace = o->replace;
     auto plan = PlanInstall(req);
-    if (!plan.ok()) {
-      exit_code = Fail(plan.status());
-      return;
-    }
-    if (Status s = RequireRoot("binfmt install"); !s.ok()) {
-      exit_code = Fail(s);
-      return;
-    }
+    if (!plan.ok()) return plan.status();
+    PA_RETURN_IF_ERROR(RequireRoot("binfmt install"));
     auto journal = Journal::Open(global.JournalPath());
-    if (!journal.ok()) {
-      exit_code = Fail(journal.status());
-      return;
-    }
+    if (!journal.ok()) return journal.status();
     RealProcFs procfs;
     auto report = Install(procfs, *journal, *plan, o->replace);
-    if (!report.ok()) {
-      exit_code = Fail(report.status());
-      return;
-    }
+    if (!report.ok()) return report.status();
     bool all_good = true;
     json entries = json::array();
     std::ostringstream text;
@@ -192,8 +177,8 @@ void AddInstall(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
     }
     doc["ok"] = all_good;
     std::cout << (o->json ? Dump(doc) + "\n" : text.str());
-    exit_code = all_good ? kExitOk : kExitCheckFailed;
-  });
+    return all_good ? kExitOk : kExitCheckFailed;
+  }));
 }
 
 void AddStatus(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
@@ -211,23 +196,14 @@ void AddStatus(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
   AddCommonArch(cmd, *o);
   cmd->add_flag("--json", o->json, "Print the status as one JSON document");
   cmd->add_flag("--no-prove", o->no_prove, "Do not run the proof programs");
-  cmd->callback([o, &global, &exit_code] {
+  cmd->callback(Command(exit_code, [o, &global]() -> Result<int> {
     auto arches = ParseArchList(o->arch, ArchScope::kEmulated);
-    if (!arches.ok()) {
-      exit_code = Fail(arches.status());
-      return;
-    }
+    if (!arches.ok()) return arches.status();
     auto journal = Journal::Open(global.JournalPath());
-    if (!journal.ok()) {
-      exit_code = Fail(journal.status());
-      return;
-    }
+    if (!journal.ok()) return journal.status();
     RealProcFs procfs;
     auto st = CollectStatus(procfs, *journal, *arches);
-    if (!st.ok()) {
-      exit_code = Fail(st.status());
-      return;
-    }
+    if (!st.ok()) return st.status();
     bool all_good = st->mounted && st->enabled;
     json rows = json::array();
     std::ostringstream text;
@@ -306,8 +282,8 @@ void AddStatus(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
     }
     doc["ok"] = all_good;
     std::cout << (o->json ? Dump(doc) + "\n" : text.str());
-    exit_code = all_good ? kExitOk : kExitCheckFailed;
-  });
+    return all_good ? kExitOk : kExitCheckFailed;
+  }));
 }
 
 void AddUninstall(CLI::App* parent, const GlobalOptions& global, int& exit_code) {
@@ -322,27 +298,15 @@ void AddUninstall(CLI::App* parent, const GlobalOptions& global, int& exit_code)
   cmd->add_option("--prefix", o->prefix, "Entry name prefix to report foreign entries under")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the outcome as JSON");
-  cmd->callback([o, &global, &exit_code] {
+  cmd->callback(Command(exit_code, [o, &global]() -> Result<int> {
     auto arches = ParseArchList(o->arch, ArchScope::kEmulated);
-    if (!arches.ok()) {
-      exit_code = Fail(arches.status());
-      return;
-    }
-    if (Status s = RequireRoot("binfmt uninstall"); !s.ok()) {
-      exit_code = Fail(s);
-      return;
-    }
+    if (!arches.ok()) return arches.status();
+    PA_RETURN_IF_ERROR(RequireRoot("binfmt uninstall"));
     auto journal = Journal::Open(global.JournalPath());
-    if (!journal.ok()) {
-      exit_code = Fail(journal.status());
-      return;
-    }
+    if (!journal.ok()) return journal.status();
     RealProcFs procfs;
     auto outcomes = Uninstall(procfs, *journal, *arches, o->prefix);
-    if (!outcomes.ok()) {
-      exit_code = Fail(outcomes.status());
-      return;
-    }
+    if (!outcomes.ok()) return outcomes.status();
     bool failed = false;
     json rows = json::array();
     std::ostringstream text;
@@ -362,8 +326,8 @@ void AddUninstall(CLI::App* parent, const GlobalOptions& global, int& exit_code)
                 {"entries", rows},
                 {"ok", !failed}};
     std::cout << (o->json ? Dump(doc) + "\n" : text.str());
-    exit_code = failed ? kExitCheckFailed : kExitOk;
-  });
+    return failed ? kExitCheckFailed : kExitOk;
+  }));
 }
 
 void AddExport(CLI::App* parent, int& exit_code) {
@@ -383,12 +347,9 @@ void AddExport(CLI::App* parent, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--prefix", o->prefix, "Entry name prefix")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the files written as JSON");
-  cmd->callback([o, &exit_code] {
+  cmd->callback(Command(exit_code, [o]() -> Result<int> {
     auto arches = ParseArchList(o->arch, ArchScope::kEmulated);
-    if (!arches.ok()) {
-      exit_code = Fail(arches.status());
-      return;
-    }
+    if (!arches.ok()) return arches.status();
     InstallRequest req;
     req.arches = *arches;
     req.flags = o->flags;
@@ -400,21 +361,12 @@ void AddExport(CLI::App* parent, int& exit_code) {
       if (!s.ok()) warnings->push_back(s.message() + " (on this host)");
       return Status::Ok();
     });
-    if (!plan.ok()) {
-      exit_code = Fail(plan.status());
-      return;
-    }
-    if (Status s = MakeDirs(o->dir); !s.ok()) {
-      exit_code = Fail(s);
-      return;
-    }
+    if (!plan.ok()) return plan.status();
+    PA_RETURN_IF_ERROR(MakeDirs(o->dir));
     json files = json::array();
     for (const auto& p : *plan) {
       std::string path = o->dir + "/" + p.entry.name + ".conf";
-      if (Status s = WriteFileAtomic(path, BinfmtDConf(p.entry)); !s.ok()) {
-        exit_code = Fail(s);
-        return;
-      }
+      PA_RETURN_IF_ERROR(WriteFileAtomic(path, BinfmtDConf(p.entry)));
       files.push_back({{"arch", p.arch->name}, {"path", path}, {"warnings", p.warnings}});
       if (!o->json) {
         std::cout << "wrote " << path << "\n";
@@ -427,8 +379,8 @@ void AddExport(CLI::App* parent, int& exit_code) {
                          {"files", files}})
                 << "\n";
     }
-    exit_code = kExitOk;
-  });
+    return kExitOk;
+  }));
 }
 
 }  // namespace

@@ -31,27 +31,17 @@ void AddCleanupCommand(CLI::App& app, const GlobalOptions& global, int& exit_cod
   cmd->add_flag("--dry-run", o->dry_run,
                 "List the runs and what the journal holds; change nothing");
   cmd->add_flag("--json", o->json, "Print the outcome as JSON");
-  cmd->callback([o, &global, &exit_code] {
+  cmd->callback(Command(exit_code, [o, &global]() -> Result<int> {
     if (!o->run.empty() && o->all_stale) {
-      exit_code = Fail(InvalidArgument("--run and --all-stale exclude each other"));
-      return;
+      return InvalidArgument("--run and --all-stale exclude each other");
     }
     if (!o->dry_run) {
-      if (Status s = RequireRoot("cleanup"); !s.ok()) {
-        exit_code = Fail(s);
-        return;
-      }
+      PA_RETURN_IF_ERROR(RequireRoot("cleanup"));
     }
     auto journal = Journal::Open(global.JournalPath());
-    if (!journal.ok()) {
-      exit_code = Fail(journal.status());
-      return;
-    }
+    if (!journal.ok()) return journal.status();
     auto runs = ListRuns(*journal);
-    if (!runs.ok()) {
-      exit_code = Fail(runs.status());
-      return;
-    }
+    if (!runs.ok()) return runs.status();
     nlohmann::json out = nlohmann::json::array();
     bool found = o->run.empty();
     bool problems = false;
@@ -86,8 +76,7 @@ void AddCleanupCommand(CLI::App& app, const GlobalOptions& global, int& exit_cod
       out.push_back(std::move(j));
     }
     if (!found) {
-      exit_code = Fail(NotFound("the journal knows no run '" + o->run + "'"));
-      return;
+      return NotFound("the journal knows no run '" + o->run + "'");
     }
     if (o->json) {
       std::cout << nlohmann::json({{"schema_version", 1},
@@ -99,8 +88,8 @@ void AddCleanupCommand(CLI::App& app, const GlobalOptions& global, int& exit_cod
     } else if (out.empty()) {
       std::cout << "nothing to clean: the journal names no stale run\n";
     }
-    exit_code = problems ? kExitCheckFailed : kExitOk;
-  });
+    return problems ? kExitCheckFailed : kExitOk;
+  }));
 }
 
 }  // namespace polyarch

@@ -3,22 +3,15 @@
 #ifndef POLYARCH_HARNESS_CLI_CLI_H_
 #define POLYARCH_HARNESS_CLI_CLI_H_
 
+#include <functional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "harness/core/exit_code.h"
 #include "harness/core/status.h"
 
 namespace polyarch {
-
-// Documented in README.md; CI gates on them.
-enum ExitCode : int {
-  kExitOk = 0,           // everything checked passed
-  kExitCheckFailed = 1,  // a check, case or proof failed
-  kExitUsage = 2,        // usage error or bad input; nothing was changed
-  kExitEnvironment = 3,  // the host cannot be used as it is (not root, binfmt_misc missing, ...)
-  kExitAborted = 4,      // interrupted
-};
 
 struct GlobalOptions {
   std::string state_dir = "/var/lib/polyarch";
@@ -28,11 +21,14 @@ struct GlobalOptions {
   std::string JournalPath() const { return state_dir + "/journal.jsonl"; }
 };
 
-// The exit code for a Status that stops a command: bad input is a usage error, everything
-// else means the environment is not usable.
-int ExitCodeFor(const Status& status);
 // Prints "polyarch: error: <message>" and returns ExitCodeFor(status).
 int Fail(const Status& status);
+
+// The one way a command ends. A subcommand's callback is Command(exit_code, body): `body`
+// returns the exit code it decided, or the Status that stopped it, which is printed once by
+// Fail and mapped by ExitCodeFor (harness/core/exit_code.h).
+using CommandBody = std::function<Result<int>()>;
+std::function<void()> Command(int& exit_code, CommandBody body);
 // Requires root for commands that change the host or run containers.
 Status RequireRoot(std::string_view what);
 

@@ -50,29 +50,17 @@ void AddCompareCommand(CLI::App& app, const GlobalOptions& /*global*/, int& exit
   cmd->add_flag("--strict", o->strict,
                 "Count cases now skipped or missing, and throughput groups now missing, as "
                 "regressions");
-  cmd->callback([o, &exit_code] {
+  cmd->callback(Command(exit_code, [o]() -> Result<int> {
     // Every flag and both files are checked before anything is printed, so a bad invocation
     // in CI shows one error line, not half a table.
     auto threshold = ParseThreshold(o->max_regression);
-    if (!threshold.ok()) {
-      exit_code = Fail(threshold.status().WithContext("--max-regression"));
-      return;
-    }
+    if (!threshold.ok()) return threshold.status().WithContext("--max-regression");
     auto metrics = ParseMetricList(o->metrics);
-    if (!metrics.ok()) {
-      exit_code = Fail(metrics.status().WithContext("--metric"));
-      return;
-    }
+    if (!metrics.ok()) return metrics.status().WithContext("--metric");
     auto baseline = LoadReportFile(o->baseline);
-    if (!baseline.ok()) {
-      exit_code = Fail(baseline.status());
-      return;
-    }
+    if (!baseline.ok()) return baseline.status();
     auto current = LoadReportFile(o->current);
-    if (!current.ok()) {
-      exit_code = Fail(current.status());
-      return;
-    }
+    if (!current.ok()) return current.status();
     CompareOptions options;
     options.max_regression = *threshold;
     options.noise_k = o->noise_k;
@@ -81,21 +69,17 @@ void AddCompareCommand(CLI::App& app, const GlobalOptions& /*global*/, int& exit
     options.baseline_name = o->baseline;
     options.current_name = o->current;
     auto result = CompareReports(*baseline, *current, options);
-    if (!result.ok()) {
-      exit_code = Fail(result.status());
-      return;
-    }
+    if (!result.ok()) return result.status();
     std::cout << FormatCompareTable(*result) << std::flush;
     if (!o->json_out.empty()) {
       std::string doc =
           CompareJson(*result).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       if (Status st = WriteFileAtomic(o->json_out, doc); !st.ok()) {
-        exit_code = Fail(st.WithContext("--json-out"));
-        return;
+        return st.WithContext("--json-out");
       }
     }
-    exit_code = result->HasRegression() ? kExitCheckFailed : kExitOk;
-  });
+    return result->HasRegression() ? kExitCheckFailed : kExitOk;
+  }));
 }
 
 }  // namespace polyarch

@@ -33,17 +33,11 @@ void AddDoctorCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
       ->capture_default_str();
   cmd->add_option("--emulator-dir", o->emulator_dir, "Where qemu-<arch>-static live")
       ->capture_default_str();
-  cmd->callback([o, &global, &exit_code] {
+  cmd->callback(Command(exit_code, [o, &global]() -> Result<int> {
     auto arches = ParseArchList(o->arch, ArchScope::kEmulated);
-    if (!arches.ok()) {
-      exit_code = Fail(arches.status());
-      return;
-    }
+    if (!arches.ok()) return arches.status();
     if (o->fix) {
-      if (Status s = RequireRoot("doctor --fix"); !s.ok()) {
-        exit_code = Fail(s);
-        return;
-      }
+      PA_RETURN_IF_ERROR(RequireRoot("doctor --fix"));
     }
     DoctorOptions options;
     options.state_dir = global.state_dir;
@@ -71,8 +65,8 @@ void AddDoctorCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
     }
     bool fix_failed = false;
     for (const auto& f : fixes) fix_failed |= !f.status.ok();
-    exit_code = (report.Overall() == CheckStatus::kFail || fix_failed) ? kExitCheckFailed : kExitOk;
-  });
+    return (report.Overall() == CheckStatus::kFail || fix_failed) ? kExitCheckFailed : kExitOk;
+  }));
 }
 
 }  // namespace polyarch

@@ -89,12 +89,9 @@ void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
       ->capture_default_str();
   build->add_flag("--force", b->force, "Rebuild every image even if its inputs are unchanged");
   build->add_flag("--json", b->json, "Print the image list as JSON");
-  build->callback([b, &global, &exit_code] {
+  build->callback(Command(exit_code, [b, &global]() -> Result<int> {
     auto arches = ParseArchList(b->arch, ArchScope::kAll);
-    if (!arches.ok()) {
-      exit_code = Fail(arches.status());
-      return;
-    }
+    if (!arches.ok()) return arches.status();
     ImageBuildOptions o;
     o.arches = b->arch == "all" ? std::vector<const ArchInfo*>{} : *arches;
     o.out_dir = b->out.empty() ? global.state_dir + "/images" : b->out;
@@ -103,10 +100,7 @@ void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
     o.force = b->force;
     auto start = std::chrono::steady_clock::now();
     auto set = BuildImages(o);
-    if (!set.ok()) {
-      exit_code = Fail(set.status());
-      return;
-    }
+    if (!set.ok()) return set.status();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
@@ -122,8 +116,8 @@ void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
                                        std::to_string(set->images.size() - rebuilt) + " up to date")
                 << " (" << ms << " ms)\n";
     }
-    exit_code = kExitOk;
-  });
+    return kExitOk;
+  }));
 
   struct ListOpts {
     std::string out;
@@ -136,12 +130,9 @@ void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
       "Exit: 0 listed, 2 nothing built there, 3 the build output is damaged.");
   list->add_option("--out", l->out, "Image directory (default: <state-dir>/images)");
   list->add_flag("--json", l->json, "Print the list as JSON (schema_version 1)");
-  list->callback([l, &global, &exit_code] {
+  list->callback(Command(exit_code, [l, &global]() -> Result<int> {
     auto set = LoadImageSet(l->out.empty() ? global.state_dir + "/images" : l->out);
-    if (!set.ok()) {
-      exit_code = Fail(set.status());
-      return;
-    }
+    if (!set.ok()) return set.status();
     if (l->json) {
       json j = ImageSetJson(*set);
       for (auto& i : j["images"]) i.erase("rebuilt");
@@ -149,8 +140,8 @@ void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
     } else {
       PrintSet(*set, false);
     }
-    exit_code = kExitOk;
-  });
+    return kExitOk;
+  }));
 }
 
 }  // namespace polyarch

@@ -10,22 +10,16 @@
 
 namespace polyarch {
 
-int ExitCodeFor(const Status& status) {
-  if (status.ok()) return kExitOk;
-  switch (status.code()) {
-    case Code::kInvalidArgument:
-    case Code::kNotFound:
-      return kExitUsage;
-    case Code::kAborted:
-      return kExitAborted;
-    default:
-      return kExitEnvironment;
-  }
-}
-
 int Fail(const Status& status) {
   PA_LOG(kError) << status.message();
   return ExitCodeFor(status);
+}
+
+std::function<void()> Command(int& exit_code, CommandBody body) {
+  return [&exit_code, body = std::move(body)] {
+    Result<int> outcome = body();
+    exit_code = outcome.ok() ? *outcome : Fail(outcome.status());
+  };
 }
 
 Status RequireRoot(std::string_view what) {

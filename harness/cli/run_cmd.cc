@@ -77,39 +77,27 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   tp->add_option("--trials", o->trials, "Repeat each measurement (the noise model uses it)")
       ->check(CLI::Range(1, 100));
   tp->add_flag("--mixed-arch", o->mixed_arch, "Also a storm spread over every arch at once");
-  cmd->callback([o, cmd, &global, &exit_code, command_line] {
+  cmd->callback(Command(exit_code, [o, cmd, &global, command_line]() -> Result<int> {
     Plan plan;
     if (!o->suite_file.empty()) {
       auto p = LoadSuiteFile(o->suite_file);
-      if (!p.ok()) {
-        exit_code = Fail(p.status());
-        return;
-      }
+      if (!p.ok()) return p.status();
       plan = *p;
     }
     auto given = [&](const char* flag) { return cmd->get_option(flag)->count() > 0; };
     if (given("--suite")) {
       auto l = ParseNameList(o->suites, KnownSuites(), "suite");
-      if (!l.ok()) {
-        exit_code = Fail(l.status());
-        return;
-      }
+      if (!l.ok()) return l.status();
       plan.suites = *l;
     }
     if (given("--layer")) {
       auto l = ParseNameList(o->layers, KnownLayers(), "layer");
-      if (!l.ok()) {
-        exit_code = Fail(l.status());
-        return;
-      }
+      if (!l.ok()) return l.status();
       plan.layers = *l;
     }
     if (given("--arch")) {
       auto a = ParseArchList(o->arches, ArchScope::kAll);
-      if (!a.ok()) {
-        exit_code = Fail(a.status());
-        return;
-      }
+      if (!a.ok()) return a.status();
       plan.arches = *a;
     }
     if (given("--filter")) plan.filter = o->filter;
@@ -136,9 +124,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
         char* stop = nullptr;
         long k = std::strtol(item.c_str(), &stop, 10);
         if (item.empty() || *stop != '\0' || k < 1 || k > 1000) {
-          exit_code = Fail(
-              InvalidArgument("--concurrency takes integers from 1 to 1000, got '" + item + "'"));
-          return;
+          return 
+              InvalidArgument("--concurrency takes integers from 1 to 1000, got '" + item + "'");
         }
         ks.push_back(static_cast<int>(k));
       }
@@ -147,19 +134,13 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     if (given("--baseline")) plan.baseline = o->baseline;
     if (given("--max-regression")) {
       auto t = ParseThreshold(o->max_regression);
-      if (!t.ok()) {
-        exit_code = Fail(t.status());
-        return;
-      }
+      if (!t.ok()) return t.status();
       plan.max_regression = *t;
     }
     if (!plan.baseline.empty()) {
       // A baseline that cannot be read is refused before the run, not after it.
       auto b = LoadReportFile(plan.baseline);
-      if (!b.ok()) {
-        exit_code = Fail(b.status());
-        return;
-      }
+      if (!b.ok()) return b.status();
     }
     plan.keep |= o->keep;
     plan.strict |= o->strict;
@@ -169,16 +150,12 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       std::string path =
           eq == std::string::npos ? o->runtime_binary : o->runtime_binary.substr(eq + 1);
       if ((layer != "runc" && layer != "crun") || path.empty()) {
-        exit_code = Fail(InvalidArgument("--runtime-binary takes runc=PATH or crun=PATH, got '" +
-                                         o->runtime_binary + "'"));
-        return;
+        return InvalidArgument("--runtime-binary takes runc=PATH or crun=PATH, got '" +
+                                         o->runtime_binary + "'");
       }
       plan.runtime_binaries[layer] = path;
     }
-    if (Status s = ValidatePlan(plan); !s.ok()) {
-      exit_code = Fail(s);
-      return;
-    }
+    PA_RETURN_IF_ERROR(ValidatePlan(plan));
     RunSettings settings;
     settings.plan = plan;
     settings.state_dir = global.state_dir;
@@ -187,8 +164,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     settings.version = POLYARCH_VERSION;
     settings.tty = ::isatty(STDERR_FILENO) == 1;
     settings.color = !o->no_color && ::isatty(STDOUT_FILENO) == 1;
-    exit_code = ExecuteRun(settings);
-  });
+    return ExecuteRun(settings);
+  }));
 }
 
 }  // namespace polyarch
