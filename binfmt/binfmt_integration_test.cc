@@ -135,7 +135,8 @@ TEST_F(BinfmtIntegrationTest, InstallAllProvesEveryArchAndUninstallRestoresTheHo
   auto again = RunPolyarch(
       Args({"binfmt", "install", "--arch", "all", "--prefix", prefix_, "--json", "--no-prove"}));
   ASSERT_EQ(again.exit_code, 0) << again.err.Text();
-  const nlohmann::json again_out = StdoutJson(again);  // a range-for over a temporary's member dangles
+  const nlohmann::json again_out =
+      StdoutJson(again);  // a range-for over a temporary's member dangles
   ASSERT_EQ(again_out["entries"].size(), 9u);
   for (const auto& e : again_out["entries"]) EXPECT_EQ(e["action"], "already_present");
   EXPECT_EQ(Snapshot(procfs_), during);

@@ -145,7 +145,8 @@ Status ValidateEntry(const Entry& e) {
     // Written raw into the registration line (an 'M' magic is \x-escaped instead), and
     // shown on one line of the kernel's status file.
     if (e.magic.find_first_of(":\n") != std::string::npos) {
-      return InvalidArgument(who + ": the extension may not contain the delimiter ':' or a newline");
+      return InvalidArgument(who +
+                             ": the extension may not contain the delimiter ':' or a newline");
     }
   } else {
     if (!e.mask.empty() && e.mask.size() != e.magic.size()) {

@@ -69,8 +69,9 @@ std::string_view UninstallActionName(UninstallAction a) {
 
 std::vector<std::string> FlagWarnings(std::string_view flags) {
   if (flags.find('C') == std::string_view::npos) return {};
-  return {"flag C: setuid and setgid binaries of this arch run the emulator with the binary's "
-          "credentials (as root for setuid-root files)"};
+  return {
+      "flag C: setuid and setgid binaries of this arch run the emulator with the binary's "
+      "credentials (as root for setuid-root files)"};
 }
 
 Status CheckEmulatorFile(const std::string& path, std::vector<std::string>* warnings) {

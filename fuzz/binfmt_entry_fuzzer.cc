@@ -42,10 +42,11 @@ void CheckRoundTrip(const Entry& e) {
   auto again = polyarch::ParseRegistration(line);
   FUZZ_CHECK(again.ok(), "the line written for a valid entry is refused: " +
                              again.status().message() + "\n" + line);
-  FUZZ_CHECK(SameEntry(*again, e), "the line written parses to another entry:\n" + line +
-                                       "\n" + Describe(*again));
+  FUZZ_CHECK(SameEntry(*again, e),
+             "the line written parses to another entry:\n" + line + "\n" + Describe(*again));
   auto with_newline = polyarch::ParseRegistration(line + "\n");
-  FUZZ_CHECK(with_newline.ok() && SameEntry(*with_newline, e), "a trailing newline changes " + line);
+  FUZZ_CHECK(with_newline.ok() && SameEntry(*with_newline, e),
+             "a trailing newline changes " + line);
 
   auto k = polyarch::ParseKernelEntry(e.name, KernelStatusText(e));
   FUZZ_CHECK(k.ok(), "the kernel's status text is refused: " + k.status().message());

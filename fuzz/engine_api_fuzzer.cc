@@ -34,8 +34,7 @@ struct Demuxed {
 
 // Feeds `stream` in pieces of 1..max_piece bytes (0: all at once), stopping at the first
 // error as the docker layer's sink does.
-Demuxed Demux(std::string_view stream, size_t max_piece, uint32_t seed, size_t head,
-              size_t tail) {
+Demuxed Demux(std::string_view stream, size_t max_piece, uint32_t seed, size_t head, size_t tail) {
   StreamDemuxer d(head, tail);
   Demuxed r;
   while (!stream.empty() && r.fed.ok()) {
@@ -78,9 +77,9 @@ void CheckDemuxer(std::string_view stream, uint8_t control) {
   const Demuxed cut = Demux(stream, 1 + control % 16, control, 256 * 1024, 64 * 1024);
   FUZZ_CHECK(whole.fed == cut.fed, "cutting the stream changed Feed: " + whole.fed.ToString() +
                                        " vs " + cut.fed.ToString());
-  FUZZ_CHECK(whole.finished == cut.finished, "cutting the stream changed Finish: " +
-                                                 whole.finished.ToString() + " vs " +
-                                                 cut.finished.ToString());
+  FUZZ_CHECK(whole.finished == cut.finished,
+             "cutting the stream changed Finish: " + whole.finished.ToString() + " vs " +
+                 cut.finished.ToString());
   FUZZ_CHECK(whole.out == cut.out && whole.err == cut.err && whole.sys == cut.sys &&
                  whole.frames == cut.frames,
              "cutting the stream changed what was demultiplexed");

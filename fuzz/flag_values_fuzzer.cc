@@ -88,8 +88,7 @@ void CheckFlags(const std::string& input) {
   FUZZ_CHECK(again.ok() && *again == f, "canonical flags '" + f + "' are not a fixed point");
 }
 
-void CheckNames(const std::string& input, const std::vector<std::string>& known,
-                const char* what) {
+void CheckNames(const std::string& input, const std::vector<std::string>& known, const char* what) {
   auto names = polyarch::ParseNameList(input, known, what);
   if (!names.ok()) return;
   FUZZ_CHECK(!names->empty(), std::string("an empty ") + what + " list was accepted");

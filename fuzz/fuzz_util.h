@@ -23,11 +23,11 @@ namespace polyarch_fuzz {
   std::abort();
 }
 
-#define FUZZ_CHECK(condition, detail)                                      \
-  do {                                                                     \
-    if (!(condition)) {                                                    \
-      ::polyarch_fuzz::Fail(#condition, (detail), __FILE__, __LINE__);     \
-    }                                                                      \
+#define FUZZ_CHECK(condition, detail)                                  \
+  do {                                                                 \
+    if (!(condition)) {                                                \
+      ::polyarch_fuzz::Fail(#condition, (detail), __FILE__, __LINE__); \
+    }                                                                  \
   } while (0)
 
 inline std::string AsString(const uint8_t* data, size_t size) {

@@ -34,11 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = polyarch::ReportFromJson(written);
   FUZZ_CHECK(again.ok(), "a report polyarch wrote is refused: " + again.status().message());
   const json rewritten = polyarch::ReportToJson(*again);
-  FUZZ_CHECK(rewritten == written, "reading a written report back changed it:\n" +
-                                       written.dump(-1, ' ', false, json::error_handler_t::replace) +
-                                       "\n" +
-                                       rewritten.dump(-1, ' ', false,
-                                                      json::error_handler_t::replace));
+  FUZZ_CHECK(rewritten == written,
+             "reading a written report back changed it:\n" +
+                 written.dump(-1, ' ', false, json::error_handler_t::replace) + "\n" +
+                 rewritten.dump(-1, ' ', false, json::error_handler_t::replace));
   for (const auto& c : written["cases"]) {
     auto one = polyarch::CaseFromJson(c);
     FUZZ_CHECK(one.ok(), "a written case is refused: " + one.status().message());

@@ -25,8 +25,8 @@ bool Printable(const std::string& s) {
 
 // Text only YAML and JSON read alike (printable ASCII) can be written back and compared.
 bool RoundTrippable(const Plan& p) {
-  for (const std::string* s : {&p.filter, &p.report_dir, &p.containerd_address, &p.docker_host,
-                               &p.baseline}) {
+  for (const std::string* s :
+       {&p.filter, &p.report_dir, &p.containerd_address, &p.docker_host, &p.baseline}) {
     if (!Printable(*s)) return false;
   }
   for (const auto& [layer, binary] : p.runtime_binaries) {
@@ -80,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (RoundTrippable(*plan)) {
     const std::string again_text = AsSuiteFile(*plan).dump();
     auto again = polyarch::ParseSuiteText(again_text, "again.json");
-    FUZZ_CHECK(again.ok(), "the plan written back is refused: " + again.status().message() +
-                               "\n" + again_text);
+    FUZZ_CHECK(again.ok(),
+               "the plan written back is refused: " + again.status().message() + "\n" + again_text);
     FUZZ_CHECK(again->ToJson() == recorded && again->keep == plan->keep &&
                    again->report_dir == plan->report_dir && again->baseline == plan->baseline,
                "the plan written back parses differently:\n" + recorded.dump() + "\n" +

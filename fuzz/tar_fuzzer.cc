@@ -27,7 +27,9 @@ using polyarch::FileEntry;
 std::vector<FileEntry> SampleEntries() {
   return {
       {"bin", FileEntry::Type::kDir, 0755, ""},
-      {"bin/busybox", FileEntry::Type::kFile, 0755, "\x7f" "ELF not really"},
+      {"bin/busybox", FileEntry::Type::kFile, 0755,
+       "\x7f"
+       "ELF not really"},
       {"bin/sh", FileEntry::Type::kSymlink, 0777, "busybox"},
       {"etc/polyarch-image.json", FileEntry::Type::kFile, 0644, "{\"arch\":\"s390x\"}\n"},
       {"empty", FileEntry::Type::kFile, 0600, ""},
@@ -50,16 +52,15 @@ std::string WriteWith(int (*set_format)(archive*), int (*add_filter)(archive*)) 
   entries.push_back({std::string(150, 'd') + "/long-name", FileEntry::Type::kFile, 0644, "x"});
   for (const auto& f : entries) {
     std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(),
-                                                                archive_entry_free);
+                                                               archive_entry_free);
     archive_entry_set_pathname(e.get(), f.path.c_str());
     archive_entry_set_perm(e.get(), static_cast<mode_t>(f.mode));
     archive_entry_set_filetype(e.get(), f.type == FileEntry::Type::kDir       ? AE_IFDIR
                                         : f.type == FileEntry::Type::kSymlink ? AE_IFLNK
                                                                               : AE_IFREG);
     if (f.type == FileEntry::Type::kSymlink) archive_entry_set_symlink(e.get(), f.content.c_str());
-    archive_entry_set_size(e.get(), f.type == FileEntry::Type::kFile
-                                        ? static_cast<la_int64_t>(f.content.size())
-                                        : 0);
+    archive_entry_set_size(
+        e.get(), f.type == FileEntry::Type::kFile ? static_cast<la_int64_t>(f.content.size()) : 0);
     archive_write_header(a.get(), e.get());
     if (!f.content.empty() && f.type == FileEntry::Type::kFile) {
       archive_write_data(a.get(), f.content.data(), f.content.size());
@@ -111,8 +112,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   polyarch_fuzz::AddGeneratedSeeds(
       *argc, *argv,
       {{"ustar.tar", *plain},
-       {"pax.tar.gz", WriteWith(archive_write_set_format_pax_restricted,
-                                archive_write_add_filter_gzip)},
+       {"pax.tar.gz",
+        WriteWith(archive_write_set_format_pax_restricted, archive_write_add_filter_gzip)},
        {"gnu.tar.xz", WriteWith(archive_write_set_format_gnutar, archive_write_add_filter_xz)},
        {"v7.tar", WriteWith(archive_write_set_format_v7tar, archive_write_add_filter_none)},
        {"regression-mode-bits.tar", WithHighModeBits(*plain)}});

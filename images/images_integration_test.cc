@@ -136,10 +136,10 @@ TEST_F(ImagesIntegrationTest, MultiArchIndexImportsIntoARealContainerdWithEveryP
   auto containerd = ContainerdDaemon::Start(o);
   ASSERT_TRUE(containerd.ok()) << containerd.status().ToString();
   const std::string ns = "polyarch-images-itest";
-  auto import = RunProcess({"ctr", "--address", (*containerd)->address(), "-n", ns, "images",
-                            "import", "--all-platforms", "--no-unpack",
-                            (*built_)["oci_archive"].get<std::string>()},
-                           std::chrono::seconds(120));
+  auto import =
+      RunProcess({"ctr", "--address", (*containerd)->address(), "-n", ns, "images", "import",
+                  "--all-platforms", "--no-unpack", (*built_)["oci_archive"].get<std::string>()},
+                 std::chrono::seconds(120));
   ASSERT_TRUE(import.ok());
   ASSERT_TRUE(import->success()) << import->Describe() << import->err.Text();
   auto ls = RunProcess({"ctr", "--address", (*containerd)->address(), "-n", ns, "images", "ls"},
@@ -180,9 +180,10 @@ TEST_F(ImagesIntegrationTest, ForeignDockerArchiveLoadsIntoARealDockerdWithItsAr
     ASSERT_TRUE(load.ok()) << load.status().ToString();
     ASSERT_EQ(load->status, 200) << load->body;
     // What `docker image inspect` reads.
-    auto inspect = UnixHttpRequest((*dockerd)->address(), "GET",
-                                   "/v1.41/images/" + (*img)["reference"].get<std::string>() + "/json",
-                                   "", std::chrono::seconds(30));
+    auto inspect =
+        UnixHttpRequest((*dockerd)->address(), "GET",
+                        "/v1.41/images/" + (*img)["reference"].get<std::string>() + "/json", "",
+                        std::chrono::seconds(30));
     ASSERT_TRUE(inspect.ok());
     ASSERT_EQ(inspect->status, 200) << inspect->body;
     json j = json::parse(inspect->body, nullptr, false);

@@ -5,9 +5,9 @@
 #define POLYARCH_TESTS_FAKE_CONTAINERD_H_
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
-#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>

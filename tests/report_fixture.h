@@ -24,13 +24,13 @@ inline const std::string kNastyOutput =
 inline constexpr int64_t kMs = 1000 * 1000;
 
 inline StepRecord Step(const std::string& name, const std::string& op, double ms, bool ok = true,
-                const std::string& error = "", const std::string& output = "") {
+                       const std::string& error = "", const std::string& output = "") {
   return {name, op, static_cast<int64_t>(ms * kMs), ok, error, output};
 }
 
 inline CaseResult Case(const std::string& suite, const std::string& layer, const std::string& arch,
-                const std::string& name, CaseStatus status, const std::string& reason,
-                std::vector<StepRecord> steps) {
+                       const std::string& name, CaseStatus status, const std::string& reason,
+                       std::vector<StepRecord> steps) {
   CaseResult c;
   c.suite = suite;
   c.layer = layer;
@@ -45,7 +45,7 @@ inline CaseResult Case(const std::string& suite, const std::string& layer, const
 }
 
 inline std::vector<StepRecord> Lifecycle(const std::string& layer, double create, double start,
-                                  double wait, double del) {
+                                         double wait, double del) {
   bool oci = layer == "runc" || layer == "crun";
   return {Step("create", oci ? layer + " create" : "Containers.Create+Tasks.Create", create),
           Step("start", oci ? layer + " start" : "Tasks.Start", start),
@@ -53,10 +53,12 @@ inline std::vector<StepRecord> Lifecycle(const std::string& layer, double create
           Step("delete", oci ? layer + " delete" : "Tasks.Delete+Containers.Delete", del)};
 }
 
-inline json Dist(std::vector<double> v) { return DistributionJson(ComputeDistribution(std::move(v))); }
+inline json Dist(std::vector<double> v) {
+  return DistributionJson(ComputeDistribution(std::move(v)));
+}
 
 inline json ThroughputRow(const std::string& layer, const std::string& arch, int k, double rate,
-                   double base) {
+                          double base) {
   auto scaled = [&](double f) {
     std::vector<double> v;
     for (int i = 0; i < 10; ++i) v.push_back(base * f * (1 + 0.04 * i + 0.01 * k * (i % 3)));

@@ -124,8 +124,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
         char* stop = nullptr;
         long k = std::strtol(item.c_str(), &stop, 10);
         if (item.empty() || *stop != '\0' || k < 1 || k > 1000) {
-          return 
-              InvalidArgument("--concurrency takes integers from 1 to 1000, got '" + item + "'");
+          return InvalidArgument("--concurrency takes integers from 1 to 1000, got '" + item + "'");
         }
         ks.push_back(static_cast<int>(k));
       }
@@ -151,7 +150,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
           eq == std::string::npos ? o->runtime_binary : o->runtime_binary.substr(eq + 1);
       if ((layer != "runc" && layer != "crun") || path.empty()) {
         return InvalidArgument("--runtime-binary takes runc=PATH or crun=PATH, got '" +
-                                         o->runtime_binary + "'");
+                               o->runtime_binary + "'");
       }
       plan.runtime_binaries[layer] = path;
     }

@@ -549,7 +549,8 @@ Result<RunReport> LoadReportFile(const std::string& path) {
                            ")");
   }
   auto report = ReportFromJson(j);
-  if (!report.ok()) return InvalidArgument(path + ": not a polyarch report: " + report.status().message());
+  if (!report.ok())
+    return InvalidArgument(path + ": not a polyarch report: " + report.status().message());
   return std::move(report).value();
 }
 

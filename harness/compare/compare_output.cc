@@ -43,7 +43,8 @@ void FormatPerformance(const CompareResult& result, std::ostringstream& o) {
   for (const auto& r : result.rows) {
     if (r.kind != RowKind::kPerformance) continue;
     table.push_back({Cell(r.id), r.metric.empty() ? "-" : r.metric, FormatValue(r, r.baseline),
-                     FormatValue(r, r.current), r.change ? StringPrintf("%+.1f%%", *r.change * 100) : "-",
+                     FormatValue(r, r.current),
+                     r.change ? StringPrintf("%+.1f%%", *r.change * 100) : "-",
                      r.noise ? StringPrintf("%.1f%%", *r.noise * 100) : "-", Cell(VerdictText(r))});
   }
   if (table.size() == 1) {

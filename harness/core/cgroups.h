@@ -34,9 +34,9 @@ int KillCgroupProcesses(const std::string& path);
 // RemoveCgroupTree; when something still runs in the tree, KillCgroupProcesses and retry for
 // up to `patience` (a killed process leaves its cgroup only once its parent has reaped it).
 // `killed`, when given, counts the processes signalled.
-Status RemoveCgroupTreeKillingWhatIsLeft(const std::string& path, int* killed = nullptr,
-                                         std::chrono::milliseconds patience =
-                                             std::chrono::milliseconds(3000));
+Status RemoveCgroupTreeKillingWhatIsLeft(
+    const std::string& path, int* killed = nullptr,
+    std::chrono::milliseconds patience = std::chrono::milliseconds(3000));
 
 // FindCgroups + RemoveCgroupTree; returns what could not be removed.
 std::vector<std::string> RemoveCgroups(const std::vector<std::string>& prefixes);

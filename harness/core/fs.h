@@ -37,7 +37,6 @@ bool PathExists(const std::string& path);
 // real /proc), or empty when it is gone, a kernel thread, or unreadable.
 std::vector<std::string> ProcessArgv(const std::string& pid, const std::string& root = "");
 
-
 // A directory created with mkdtemp under `parent` (default: $TMPDIR or /tmp), removed with
 // RemoveTree when the object dies unless Keep() was called.
 class TempDir {

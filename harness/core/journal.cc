@@ -45,7 +45,6 @@ class FileLock {
   Status status_;
 };
 
-
 }  // namespace
 
 Result<Journal> Journal::Open(const std::string& path) {

@@ -165,7 +165,8 @@ TEST(SubprocessTest, OwnProcessGroup) {
 
 TEST(SubprocessTest, AnIgnoredSignalIsNotInheritedAsIgnored) {
   // polyarch ignores SIGPIPE for itself; a child writing to a closed pipe must still die of it.
-  struct sigaction ign {}, old {};
+  struct sigaction ign {
+  }, old{};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ign, &old);
   auto r = RunProcess({"/bin/sh", "-c", "grep SigIgn /proc/self/status"}, seconds(10));

@@ -71,8 +71,7 @@ Status RemoveSockets(const std::string& dir, int depth) {
   Status first;
   Status walk = WalkSameFileSystem(
       dir, depth, [&first](const std::string& path, const std::string&, const struct stat& st) {
-        if (S_ISSOCK(st.st_mode) && ::unlink(path.c_str()) != 0 && errno != ENOENT &&
-            first.ok()) {
+        if (S_ISSOCK(st.st_mode) && ::unlink(path.c_str()) != 0 && errno != ENOENT && first.ok()) {
           first = ErrnoStatus(errno, "unlink " + path);
         }
         return WalkNext::kDescend;
@@ -103,7 +102,6 @@ bool WaitGone(pid_t pid, milliseconds timeout) {
   }
   return true;
 }
-
 
 std::vector<std::string> DaemonEnvironment() {
   std::vector<std::string> env;

@@ -109,7 +109,6 @@ Status MakePrivateDir(const std::string& dir);
 // removes a stale socket file left by a daemon that died.
 Status ClaimSocketPath(const std::string& socket_path);
 
-
 // A daemon killed before its own shutdown leaves mounts behind (dockerd bind-mounts its data
 // root onto itself; a shim's container rootfs sits under containerd's state): unmounts every
 // mount under `dir`, deepest first, lazily when busy. Ok when none is left.

@@ -16,8 +16,8 @@
 
 #include "harness/core/elf.h"
 #include "harness/core/fs.h"
-#include "harness/core/mountinfo.h"
 #include "harness/core/journal.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"

@@ -79,9 +79,8 @@ std::string Lower(std::string_view s) {
 // another control character would let a caller's string become a second request.
 bool SafeToken(std::string_view s) {
   if (s.empty()) return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
-  });
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
 }
 
 }  // namespace
@@ -348,9 +347,9 @@ Status CheckUnixSocketAccepts(const std::string& socket_path, std::chrono::milli
       }
       break;
     }
-    result = e == EAGAIN ? DeadlineExceeded("connect " + socket_path +
-                                            ": the listen backlog stayed full")
-                         : Unavailable("connect " + socket_path + ": " + std::strerror(e));
+    result = e == EAGAIN
+                 ? DeadlineExceeded("connect " + socket_path + ": the listen backlog stayed full")
+                 : Unavailable("connect " + socket_path + ": " + std::strerror(e));
     break;
   }
   ::close(fd);

@@ -43,10 +43,10 @@ inline constexpr size_t kMaxHttpBodyBytes = 64 * 1024 * 1024;
 using BodySink = std::function<Status(std::string_view)>;
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", "DELETE", "HEAD"
-  std::string target;  // "/v1.41/containers/json?all=1"
-  std::string body;    // sent with a Content-Length (always for POST and PUT)
-  std::string content_type;               // a Content-Type header when not empty
+  std::string method;                    // "GET", "POST", "DELETE", "HEAD"
+  std::string target;                    // "/v1.41/containers/json?all=1"
+  std::string body;                      // sent with a Content-Length (always for POST and PUT)
+  std::string content_type;              // a Content-Type header when not empty
   std::chrono::milliseconds timeout{0};  // 0: the client's default
   // For a 2xx answer, the body goes here instead of HttpResponse::body; an error answer is
   // always read into HttpResponse::body, so what the server said can be reported.
@@ -70,7 +70,7 @@ struct HttpResponse {
 
 struct HttpClientOptions {
   std::string socket_path;
-  std::chrono::milliseconds timeout{60000};  // default deadline of one request
+  std::chrono::milliseconds timeout{60000};   // default deadline of one request
   size_t max_body_bytes = kMaxHttpBodyBytes;  // cap on a body read into memory
   bool keep_alive = true;                     // false: "Connection: close", one request each
   std::string peer = "the server";            // how errors name what listens on the socket

@@ -3,8 +3,7 @@
 #include <chrono>
 
 namespace polyarch {
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 class NullDriver : public Driver {
  public:

@@ -398,14 +398,16 @@ void CheckRuntimeAccepts(DoctorReport& r, const ToolVersion& tool) {
   auto ran = ProbeOciRuntime(tool.program, tool.path);
   if (ran.ok()) {
     r.checks.push_back(Make(id, "runtime", CheckStatus::kOk, "ran a container",
-                            tool.program + " ran a container to completion (exit 42 as expected) in " +
+                            tool.program +
+                                " ran a container to completion (exit 42 as expected) in " +
                                 std::to_string(*ran) + " ms"));
     return;
   }
   Check c = Make(id, "runtime", CheckStatus::kFail, "refused", ran.status().message());
   if (ran.status().message().find("hybrid mode") != std::string::npos) {
-    c.hint = "polyarch doctor --fix mounts a v1 hierarchy for each controller held in v2 "
-             "(see cgroup.hybrid_v2_controllers)";
+    c.hint =
+        "polyarch doctor --fix mounts a v1 hierarchy for each controller held in v2 "
+        "(see cgroup.hybrid_v2_controllers)";
     c.fix = kFixCgroupV1;
   } else {
     c.hint = "run a container with " + tool.path + " by hand to see the full error";

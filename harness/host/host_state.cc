@@ -114,11 +114,11 @@ std::multimap<std::string, std::string> BoundUnixSockets(const std::string& root
 // Socket files under `dir`, `depth` levels down, never crossing into another file system (a
 // container's rootfs or a daemon's overlay is not walked).
 void FindSockets(const std::string& dir, int depth, std::vector<std::string>* out) {
-  (void)WalkSameFileSystem(dir, depth,
-                           [out](const std::string& path, const std::string&, const struct stat& st) {
-                             if (S_ISSOCK(st.st_mode)) out->push_back(path);
-                             return WalkNext::kDescend;
-                           });
+  (void)WalkSameFileSystem(
+      dir, depth, [out](const std::string& path, const std::string&, const struct stat& st) {
+        if (S_ISSOCK(st.st_mode)) out->push_back(path);
+        return WalkNext::kDescend;
+      });
 }
 
 // Entries under `dir`, `depth` levels down, whose name starts with one of `tokens`; what such an
@@ -354,8 +354,7 @@ nlohmann::json HostStateCounts(const HostState& state) {
   return {{"processes", state.processes.size()}, {"zombies", state.zombies.size()},
           {"mounts", state.mounts.size()},       {"cgroups", state.cgroups.size()},
           {"binfmt", state.binfmt.size()},       {"sockets", state.sockets.size()},
-          {"paths", state.paths.size()},
-          {"fixed_dirs", state.fixed_dirs.size()}};
+          {"paths", state.paths.size()},         {"fixed_dirs", state.fixed_dirs.size()}};
 }
 
 }  // namespace polyarch

@@ -86,7 +86,6 @@ nlohmann::json DiffHostState(const HostState& before, const HostState& after);
 // How many things of each category the snapshot saw: evidence that a check really looked.
 nlohmann::json HostStateCounts(const HostState& state);
 
-
 }  // namespace polyarch
 
 #endif  // POLYARCH_HARNESS_HOST_HOST_STATE_H_

@@ -191,7 +191,7 @@ TEST(HostStateTest, ReadsEveryCategoryFromATreeThatTestsCanFake) {
   t.Process(4100, self, 'S', {"/usr/bin/containerd", "--config", "/scope/run/containerd.toml"});
   t.Process(4200, 4100, 'S', {"containerd-shim-runc-v2", "-id", "pa9-c0"});
   t.Process(4300, 4200, 'S', {"/probe", "sleep", "600"}, "0::/pa9-c0/init");  // by its cgroup
-  t.Process(4400, 1, 'S', {"/usr/sbin/sshd"});                                  // not ours
+  t.Process(4400, 1, 'S', {"/usr/sbin/sshd"});                                // not ours
   t.Process(4500, 1, 'S', {"runc", "init"});  // named like ours, but not polyarch's descendant
   t.Process(4600, self, 'Z', {});             // an unreaped child of polyarch
   t.File("/proc/" + std::to_string(self) + "/task/" + std::to_string(self) + "/children",
@@ -228,16 +228,16 @@ TEST(HostStateTest, ReadsEveryCategoryFromATreeThatTestsCanFake) {
   EXPECT_EQ(pids, (std::vector<pid_t>{4100, 4200, 4300}));
   ASSERT_EQ(s.zombies.size(), 1u);
   EXPECT_EQ(s.zombies[0].pid, 4600);
-  EXPECT_EQ(s.mounts, (std::vector<std::string>{
-                          "/run/containerd/io.containerd.runtime.v2.task/x overlay",
-                          "/scope/run/rootfs overlay", "/sys/fs/cgroup/memory cgroup",
-                          "/sys/fs/cgroup/unified cgroup2"}));
+  EXPECT_EQ(s.mounts,
+            (std::vector<std::string>{"/run/containerd/io.containerd.runtime.v2.task/x overlay",
+                                      "/scope/run/rootfs overlay", "/sys/fs/cgroup/memory cgroup",
+                                      "/sys/fs/cgroup/unified cgroup2"}));
   EXPECT_EQ(s.cgroups, (std::vector<std::string>{"/sys/fs/cgroup/memory/pa9-c0",
                                                  "/sys/fs/cgroup/unified/pa9-c0"}));
   ASSERT_EQ(s.binfmt.size(), 1u);
   EXPECT_TRUE(s.binfmt.count("pa9-s390x"));
-  EXPECT_EQ(s.sockets, (std::vector<std::string>{"/run/containerd/s/0123abcd",
-                                                 "/scope/run/containerd.sock"}));
+  EXPECT_EQ(s.sockets,
+            (std::vector<std::string>{"/run/containerd/s/0123abcd", "/scope/run/containerd.sock"}));
   EXPECT_EQ(s.paths, (std::vector<std::string>{"/run/containerd/runc/pa9-ns"}));
   EXPECT_EQ(s.fixed_dirs, (std::vector<std::string>{"/run/containerd", "/run/containerd/runc",
                                                     "/run/containerd/s", "/run/docker"}));

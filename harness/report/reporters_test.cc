@@ -74,7 +74,6 @@ void ExpectGolden(const std::string& name, const std::string& actual) {
                                   "POLYARCH_UPDATE_GOLDEN=1 and review the diff";
 }
 
-
 // ---- golden ----------------------------------------------------------------------------
 
 TEST(GoldenReportTest, Json) { ExpectGolden("report.json", FormatJsonReport(Fixture())); }

@@ -133,8 +133,8 @@ nlohmann::json CrossArchTimings(const std::vector<CaseResult>& cases,
     if (emulated == nullptr) continue;
     nlohmann::json row = {{"layer", c.layer}, {"arch", c.arch}, {"emulated_start_ms", *emulated}};
     auto native_start = start.find({c.layer, native_arch});
-    if (const double* v = metric(native_start == start.end() ? nullptr : native_start->second,
-                                 "start_ms")) {
+    if (const double* v =
+            metric(native_start == start.end() ? nullptr : native_start->second, "start_ms")) {
       row["native_start_ms"] = *v;
     }
     auto run = probe.find({c.layer, c.arch});

@@ -22,7 +22,7 @@ struct MountScope {
 MountScope RunMountScope(const std::string& state_dir, const std::string& run_dir);
 
 struct MountDiff {
-  std::vector<std::string> added;           // Mount::Describe() of each, in table order
+  std::vector<std::string> added;  // Mount::Describe() of each, in table order
   std::vector<std::string> removed;
   std::vector<std::string> kept_by_design;  // binfmt_misc, when the run mounted it
 };

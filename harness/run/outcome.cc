@@ -20,8 +20,8 @@ Outcome DecideOutcome(const OutcomeInputs& in) {
       if (n > 0) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
     }
     because(kExitCheckFailed, std::to_string(not_passing) + " of " + std::to_string(s.total) +
-                                  (s.total == 1 ? " case" : " cases") + " did not pass (" +
-                                  counts + ")");
+                                  (s.total == 1 ? " case" : " cases") + " did not pass (" + counts +
+                                  ")");
   }
   if (!in.cleanup_problems.empty()) {
     std::string what;

@@ -33,12 +33,11 @@ TEST(OutcomeTest, CasesThatDidNotPassAreCounted) {
 
 // The first run on a fresh host: every case passed, yet a mount was left.
 TEST(OutcomeTest, ACleanupProblemFailsAnAllPassRunAndIsNamed) {
-  Outcome o = DecideOutcome({.summary = Counts(1020),
-                             .cleanup_problems = {"mount /x (tmpfs) was left", "cgroup /y"}});
+  Outcome o = DecideOutcome(
+      {.summary = Counts(1020), .cleanup_problems = {"mount /x (tmpfs) was left", "cgroup /y"}});
   EXPECT_EQ(o.code, kExitCheckFailed);
   ASSERT_EQ(o.reasons.size(), 1u);
-  EXPECT_EQ(o.reasons[0],
-            "cleanup did not restore the host: mount /x (tmpfs) was left; cgroup /y");
+  EXPECT_EQ(o.reasons[0], "cleanup did not restore the host: mount /x (tmpfs) was left; cgroup /y");
 }
 
 TEST(OutcomeTest, SkipsFailOnlyUnderStrict) {
@@ -62,8 +61,8 @@ TEST(OutcomeTest, TheBaselineGateAndTheReportsHaveTheirOwnCodes) {
       DecideOutcome({.summary = Counts(4), .baseline = "old.json", .regression = true});
   EXPECT_EQ(regression.code, kExitCheckFailed);
   EXPECT_EQ(regression.reasons[0], "a regression against the baseline old.json (compare.json)");
-  Outcome unreadable = DecideOutcome(
-      {.summary = Counts(4), .baseline = "old.json", .baseline_error = "not JSON"});
+  Outcome unreadable =
+      DecideOutcome({.summary = Counts(4), .baseline = "old.json", .baseline_error = "not JSON"});
   EXPECT_EQ(unreadable.code, kExitUsage);
   EXPECT_EQ(unreadable.reasons[0], "baseline old.json: not JSON");
   Outcome unwritten = DecideOutcome({.summary = Counts(4), .report_error = "ENOSPC"});

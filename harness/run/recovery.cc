@@ -99,8 +99,7 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run, ProcFs& procfs
   // Daemons first: with them gone, nothing recreates what is removed next.
   for (const auto& r : run.records) {
     if (r.kind != "daemon") continue;
-    note(RecoverDaemon(r.data),
-         "stopped daemon " + Field(r.data, "daemon") + " of " + r.key);
+    note(RecoverDaemon(r.data), "stopped daemon " + Field(r.data, "daemon") + " of " + r.key);
     forget.emplace_back(r.kind, r.key);
   }
   // The run's private containerd daemons, by the address their shims were given.
@@ -147,13 +146,12 @@ RecoveryReport RecoverRun(Journal& journal, const RunRecord& run, ProcFs& procfs
       // Only an engine outside the run directory still exists to ask.
       std::string socket = Field(r.data, "socket");
       if (!socket.empty() && !PathUnder(socket, run.run_dir) && PathExists(socket)) {
-        std::string target = r.kind == "docker-container"
-                                 ? "/v1.41/containers/" + r.key + "?force=1&v=1"
-                                 : "/v1.41/images/" +
-                                       (Field(r.data, "reference").empty()
-                                            ? r.key
-                                            : Field(r.data, "reference")) +
-                                       "?force=1";
+        std::string target =
+            r.kind == "docker-container"
+                ? "/v1.41/containers/" + r.key + "?force=1&v=1"
+                : "/v1.41/images/" +
+                      (Field(r.data, "reference").empty() ? r.key : Field(r.data, "reference")) +
+                      "?force=1";
         auto res = UnixHttpRequest(socket, "DELETE", target, "", std::chrono::seconds(30));
         if (res.ok() && (res->status < 300 || res->status == 404)) {
           rep.actions.push_back("removed " + r.kind + " " + r.key);

@@ -35,14 +35,16 @@ class RecoveryTest : public ::testing::Test {
   std::string AddRun(const std::string& id, int pid, bool alive) {
     const std::string run_dir = dir_->path() + "/runs/" + id;
     EXPECT_TRUE(MakeDirs(run_dir + "/bundles").ok());
-    EXPECT_TRUE(journal_->Add({kJournalKindRun, id,
-                               {{"pid", pid}, {"run_dir", run_dir}, {"prefix", "pa" + id + "-"}}})
+    EXPECT_TRUE(journal_
+                    ->Add({kJournalKindRun,
+                           id,
+                           {{"pid", pid}, {"run_dir", run_dir}, {"prefix", "pa" + id + "-"}}})
                     .ok());
     if (alive) {
       const std::string proc = proc_ + "/proc/" + std::to_string(pid);
       EXPECT_TRUE(MakeDirs(proc).ok());
-      EXPECT_TRUE(WriteFileAtomic(proc + "/cmdline", std::string("/usr/bin/polyarch\0run", 21))
-                      .ok());
+      EXPECT_TRUE(
+          WriteFileAtomic(proc + "/cmdline", std::string("/usr/bin/polyarch\0run", 21)).ok());
     }
     return run_dir;
   }
@@ -83,9 +85,9 @@ TEST_F(RecoveryTest, ARunThatStillRunsIsRefusedAndNothingIsTouched) {
   Entry e = S390xEntry("pa-r2-");
   procfs_.Preload(e.RegistrationLine());
   journal_->SetRun("r2");
-  ASSERT_TRUE(journal_->Add({std::string(kJournalKindBinfmt), e.name,
-                             {{"line", e.RegistrationLine()}}})
-                  .ok());
+  ASSERT_TRUE(
+      journal_->Add({std::string(kJournalKindBinfmt), e.name, {{"line", e.RegistrationLine()}}})
+          .ok());
   auto runs = ListRuns(*journal_, proc_);
   ASSERT_TRUE(runs.ok());
   RecoveryReport rep = RecoverRun(*journal_, (*runs)[0], procfs_);
@@ -112,9 +114,9 @@ TEST_F(RecoveryTest, ADeadRunsEntriesAndDirectoryGoAndTheJournalForgetsIt) {
   procfs_.Preload(replaced.RegistrationLine());
   journal_->SetRun("r1");
   for (const Entry& e : {ours, changed}) {
-    ASSERT_TRUE(journal_->Add({std::string(kJournalKindBinfmt), e.name,
-                               {{"line", e.RegistrationLine()}}})
-                    .ok());
+    ASSERT_TRUE(
+        journal_->Add({std::string(kJournalKindBinfmt), e.name, {{"line", e.RegistrationLine()}}})
+            .ok());
   }
   // A record written by hand with fields of the wrong type must not stop the recovery.
   ASSERT_TRUE(journal_->Add({"container", "pa-r1-odd", {{"binary", 5}, {"id", {1, 2}}}}).ok());

@@ -51,9 +51,8 @@ json RunBinfmt::Register(const std::vector<const ArchInfo*>& arches, const std::
     ProofResult proof = ProveOnHost(*o.arch, scratch);
     e["proven"] = proof.ok;
     if (!proof.ok) {
-      unavailable_[o.arch] = "no working binfmt_misc handler for " +
-                                  std::string(o.arch->name) + " (" +
-                                  std::string(InstallActionName(o.action)) + "): " + proof.detail;
+      unavailable_[o.arch] = "no working binfmt_misc handler for " + std::string(o.arch->name) +
+                             " (" + std::string(InstallActionName(o.action)) + "): " + proof.detail;
     }
     entries.push_back(std::move(e));
   }

@@ -188,11 +188,16 @@ TEST_F(RunIntegrationTest, AMountLeftBehindFailsTheRunAndIsNamed) {
                               "  prev=$a\n"
                               "done\n"
                               "leak=$(dirname \"$(dirname \"$(dirname \"$root\")\")\")/leak-$PPID\n"
-                              "if [ -n \"$is_delete\" ] && [ ! -e " + where + " ]; then\n"
-                              "  mkdir -p \"$leak\" && mount -t tmpfs leak \"$leak\" && "
-                              "echo \"$leak\" > " + where + "\n"
-                              "fi\n"
-                              "exec " + *runc + " \"$@\"\n",
+                              "if [ -n \"$is_delete\" ] && [ ! -e " +
+                                  where +
+                                  " ]; then\n"
+                                  "  mkdir -p \"$leak\" && mount -t tmpfs leak \"$leak\" && "
+                                  "echo \"$leak\" > " +
+                                  where +
+                                  "\n"
+                                  "fi\n"
+                                  "exec " +
+                                  *runc + " \"$@\"\n",
                               0755)
                   .ok());
   const std::string reports = dir_->path() + "/reports";

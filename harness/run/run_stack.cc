@@ -134,7 +134,6 @@ void RunStack::Start(const StackOptions& options) {
   }
 }
 
-
 std::vector<int> RunStack::DaemonPids() const {
   std::vector<int> pids;
   if (containerd_) pids.push_back(containerd_->pid());

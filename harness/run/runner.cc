@@ -334,9 +334,7 @@ void Run::RunThroughput() {
   c.stop = [] { return g_signal.load() != 0; };
   c.on_start = [this](const std::string& id) { sink_->Started(id); };
   c.on_result = [this](CaseResult r) { sink_->Add(std::move(r)); };
-  c.arch_unavailable = [this](const ArchInfo& a) {
-    return binfmt_->Unavailable(a);
-  };
+  c.arch_unavailable = [this](const ArchInfo& a) { return binfmt_->Unavailable(a); };
   std::vector<ThroughputLayerRef> layers;
   for (const auto& slot : stack_.layers()) {
     layers.push_back({slot->name, slot->layer.get(), slot->unavailable});
@@ -386,7 +384,8 @@ void Run::Cleanup() {
   } else {
     mounts = DiffMounts(mounts_before_, *after, RunMountScope(s_.state_dir, run_dir_));
     for (const auto& m : mounts.added) problem("mount " + m + " was left");
-    for (const auto& m : mounts.removed) problem("mount " + m + " was there before the run and is gone");
+    for (const auto& m : mounts.removed)
+      problem("mount " + m + " was there before the run and is gone");
     int under_run_dir = 0;
     for (const auto& m : *after) under_run_dir += PathUnder(m.mount_point, run_dir_);
     cleanup_["mounts_left_under_run_dir"] = under_run_dir;
@@ -458,9 +457,9 @@ int Run::Report() {
   r.exit_reasons = outcome.reasons;
   r.complete = in.interrupted_by.empty();
   if (!r.complete) r.incomplete_reason = "interrupted by " + in.interrupted_by;
-  for (const auto& [file, text] : {std::pair{"report.json", FormatJsonReport(r)},
-                                   std::pair{"junit.xml", FormatJUnit(r)},
-                                   std::pair{"report.html", FormatHtml(r)}}) {
+  for (const auto& [file, text] :
+       {std::pair{"report.json", FormatJsonReport(r)}, std::pair{"junit.xml", FormatJUnit(r)},
+        std::pair{"report.html", FormatHtml(r)}}) {
     Status w = WriteFileAtomic(report_dir_ + "/" + file, text);
     if (!w.ok()) {
       PA_LOG(kError) << "cannot write the report: " << w.message();

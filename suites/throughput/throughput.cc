@@ -12,8 +12,8 @@
 
 #include "harness/core/fs.h"
 #include "harness/core/proc.h"
-#include "harness/core/timing.h"
 #include "harness/core/subprocess.h"
+#include "harness/core/timing.h"
 #include "harness/drivers/null_driver.h"
 #include "suites/suite.h"
 

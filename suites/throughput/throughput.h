@@ -89,9 +89,9 @@ struct ThroughputRunConfig {
   int trials = 1;
   bool mixed_arch = false;
   std::chrono::milliseconds step_timeout{60000};
-  std::string id_prefix;          // the run's prefix; measurements add "tp<N>-"
-  std::vector<int> daemon_pids;   // whose CPU time is counted as the daemons'
-  std::function<bool()> stop;     // true once the run was interrupted
+  std::string id_prefix;         // the run's prefix; measurements add "tp<N>-"
+  std::vector<int> daemon_pids;  // whose CPU time is counted as the daemons'
+  std::function<bool()> stop;    // true once the run was interrupted
   std::function<void(const std::string& id)> on_start;
   std::function<void(CaseResult)> on_result;
   // Why an arch cannot run at all in this run (no emulator): "" when it can.
@@ -104,7 +104,7 @@ struct ThroughputLayerRef {
 };
 struct ThroughputSections {
   nlohmann::json rows = nlohmann::json::array();  // sections.throughput
-  nlohmann::json calibration;                      // sections.calibration
+  nlohmann::json calibration;                     // sections.calibration
 };
 ThroughputSections RunThroughputSuite(const ThroughputRunConfig& config,
                                       const std::vector<ThroughputLayerRef>& layers,

@@ -87,8 +87,8 @@ TEST(ThroughputIntegrationTest, CompareFlagsARealRegressionAndPassesHonestRuns) 
   // apart moved their medians by up to ~20% while each run's trials agreed within ~5%, which
   // the trial noise cannot see. So this comparison allows 50%; the edited baseline below is
   // 2x away and must be caught at the default threshold.
-  auto honest = RunPolyarch({"compare", a, b, "--max-regression", "50%", "--json-out",
-                             d->path() + "/honest.json"});
+  auto honest = RunPolyarch(
+      {"compare", a, b, "--max-regression", "50%", "--json-out", d->path() + "/honest.json"});
   EXPECT_EQ(honest.exit_code, 0) << honest.out.Text() << honest.err.Text();
   json matched = json::parse(*ReadFile(d->path() + "/honest.json"));
   EXPECT_EQ(matched["summary"]["groups_compared"], 4) << matched["summary"];  // 2 layers x 2 K

@@ -5,13 +5,13 @@
 #include <algorithm>
 
 #include "harness/core/cgroups.h"
-#include "harness/core/mountinfo.h"
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/timing.h"
 #include "harness/drivers/containerd/containerd_internal.h"
-#include "harness/drivers/containerd/translate.h"
 #include "harness/drivers/containerd/containerd_layer.h"
+#include "harness/drivers/containerd/translate.h"
 
 namespace polyarch {
 
@@ -165,8 +165,8 @@ Status ContainerdLayer::VerifyNamespaceEmpty() {
   });
   e.Note(ls);
   if (ls.ok() && after.containers_size() > 0) {
-    e.Note(Internal(std::to_string(after.containers_size()) + " container(s) remain in " +
-                    c.ns() + " after cleanup"));
+    e.Note(Internal(std::to_string(after.containers_size()) + " container(s) remain in " + c.ns() +
+                    " after cleanup"));
   }
   api::tasks::ListTasksRequest tlreq;
   api::tasks::ListTasksResponse tafter;
@@ -206,9 +206,8 @@ Status ContainerdLayer::DeleteNamespace() {
   // list tells whether it is gone.
   api::namespaces::ListNamespacesRequest nlreq;
   api::namespaces::ListNamespacesResponse nlresp;
-  s = c.Call("Namespaces.List", options_.step_timeout, [&](grpc::ClientContext* ctx) {
-    return c.namespaces().List(ctx, nlreq, &nlresp);
-  });
+  s = c.Call("Namespaces.List", options_.step_timeout,
+             [&](grpc::ClientContext* ctx) { return c.namespaces().List(ctx, nlreq, &nlresp); });
   e.Note(s);
   if (s.ok()) {
     bool still = std::any_of(nlresp.namespaces().begin(), nlresp.namespaces().end(),

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 
-#include "harness/core/reaper.h"
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
+#include "harness/core/reaper.h"
 #include "harness/core/timing.h"
 #include "harness/drivers/containerd/containerd_internal.h"
-#include "harness/drivers/containerd/translate.h"
 #include "harness/drivers/containerd/containerd_layer.h"
+#include "harness/drivers/containerd/translate.h"
 
 namespace polyarch {
 

@@ -7,8 +7,8 @@
 #include "harness/core/log.h"
 #include "harness/core/timing.h"
 #include "harness/drivers/containerd/containerd_internal.h"
-#include "harness/drivers/containerd/translate.h"
 #include "harness/drivers/containerd/containerd_layer.h"
+#include "harness/drivers/containerd/translate.h"
 #include "images/oci.h"
 
 namespace polyarch {

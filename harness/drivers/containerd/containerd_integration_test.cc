@@ -14,14 +14,14 @@
 
 #include "binfmt/arch.h"
 #include "cli_runner.h"
-#include "lifecycle_check.h"
 #include "harness/core/fs.h"
-#include "harness/core/mountinfo.h"
 #include "harness/core/journal.h"
+#include "harness/core/mountinfo.h"
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "images/builder.h"
+#include "lifecycle_check.h"
 #include "processes.h"
 
 namespace polyarch {

@@ -15,11 +15,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "fake_containerd.h"
 #include "harness/core/fs.h"
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "harness/drivers/containerd/fifo_drain.h"
 #include "harness/drivers/containerd/translate.h"
-#include "fake_containerd.h"
 
 namespace polyarch {
 namespace {

@@ -145,7 +145,6 @@ Status ValidateIdentifier(std::string_view id, std::string_view what) {
 
 std::string NamespaceForRun(std::string_view run_id) { return "polyarch-" + std::string(run_id); }
 
-
 nlohmann::json ContainerSpecJson(const ContainerSpec& spec) {
   OciSpecOptions o;
   o.args = spec.argv;

@@ -184,8 +184,7 @@ class DockerIntegrationTest : public ::testing::Test {
       // Its cgroup is under the private daemon's cgroup parent, never the host's /docker.
       auto cgroup = ReadFile("/proc/" + std::to_string(pid) + "/cgroup");
       ASSERT_TRUE(cgroup.ok());
-      EXPECT_NE(cgroup->find(":/" + dockerd_->cgroup_parent() + "/"), std::string::npos)
-          << *cgroup;
+      EXPECT_NE(cgroup->find(":/" + dockerd_->cgroup_parent() + "/"), std::string::npos) << *cgroup;
       EXPECT_EQ(cgroup->find(":/docker/"), std::string::npos) << *cgroup;
     };
     hooks.paused = [&d](const std::string& id) {

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/core/fs.h"
 #include "fake_engine.h"
+#include "harness/core/fs.h"
 
 namespace polyarch {
 namespace {
