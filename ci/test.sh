@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every dependency, then builds and tests polyarch four ways, each in its own build
-# tree (CMakePresets.json; docs/development.md, "Sanitizers and fuzzing"):
+# Installs every dependency, checks the formatting of every source file, then builds and tests
+# polyarch four ways, each in its own build tree (CMakePresets.json; docs/development.md,
+# "Sanitizers and fuzzing"):
 #   default  build/       the whole test suite: labels unit, privileged, emulated, bench
 #   asan     build-asan/  the whole test suite again, under AddressSanitizer and UBSan
 #   tsan     build-tsan/  the unit tests under ThreadSanitizer
@@ -76,6 +77,7 @@ build() {
 
 total_start=$SECONDS
 stage setup bash ci/setup.sh || exit 1
+stage format bash ci/check_format.sh
 # The compiler cache every preset uses (CMakeLists.txt, POLYARCH_CCACHE_DIR): its statistics
 # are reset so the summary says how much of this job it served.
 ccache_dir=/var/cache/polyarch/ccache
