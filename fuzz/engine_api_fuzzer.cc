@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   response.body = input;
   Status error = polyarch::EngineError(response);
   FUZZ_CHECK(error.ok() == response.ok(), "EngineError disagrees with ok(): " + error.ToString());
-  std::string message = response.EngineMessage();
+  std::string message = polyarch::EngineMessage(response);
   FUZZ_CHECK(message.find('\n') == std::string::npos, "a multi-line engine message: " + message);
 
   auto version = polyarch::ParseDockerVersion(input);
