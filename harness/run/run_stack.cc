@@ -51,6 +51,14 @@ void RunStack::Start(const StackOptions& options) {
   for (const auto& name : plan_.layers) {
     auto slot = std::make_unique<LayerSlot>();
     slot->name = name;
+    // A layer that could not be set up stays in the run: its cases are skipped, saying why.
+    auto take = [&slot](auto layer) {
+      if (layer.ok()) {
+        slot->layer = std::move(*layer);
+      } else {
+        slot->unavailable = layer.status().message();
+      }
+    };
     if (name == "runc" || name == "crun") {
       OciRuntimeOptions o;
       o.name = name;
@@ -60,12 +68,7 @@ void RunStack::Start(const StackOptions& options) {
       o.images = options.images;
       o.step_timeout = plan_.step_timeout;
       o.journal = options.journal;
-      auto l = OciRuntimeLayer::Create(o);
-      if (l.ok()) {
-        slot->layer = std::move(*l);
-      } else {
-        slot->unavailable = l.status().message();
-      }
+      take(OciRuntimeLayer::Create(o));
     } else if (name == "containerd") {
       if (containerd_address_.empty()) {
         slot->unavailable = "containerd did not start: " + containerd_unavailable_;
@@ -77,12 +80,7 @@ void RunStack::Start(const StackOptions& options) {
         o.images = options.images;
         o.step_timeout = plan_.step_timeout;
         o.journal = options.journal;
-        auto l = ContainerdLayer::Create(o);
-        if (l.ok()) {
-          slot->layer = std::move(*l);
-        } else {
-          slot->unavailable = l.status().message();
-        }
+        take(ContainerdLayer::Create(o));
       }
     } else if (name == "docker") {
       std::string socket;
@@ -118,12 +116,7 @@ void RunStack::Start(const StackOptions& options) {
         o.images = options.images;
         o.step_timeout = plan_.step_timeout;
         o.journal = options.journal;
-        auto l = DockerLayer::Create(o);
-        if (l.ok()) {
-          slot->layer = std::move(*l);
-        } else {
-          slot->unavailable = l.status().message();
-        }
+        take(DockerLayer::Create(o));
       }
     }
     layers_.push_back(std::move(slot));
