@@ -93,7 +93,9 @@ void MisbehavingCreate(ScenarioContext& ctx, const std::string& part, const std:
             created.status.message().find("SIGKILL") != std::string::npos,
         part + ": a create killed by a signal must say so, got " + created.status.ToString());
   }
-  // The real create did make the container: the runtime knows it and its cgroup exists.
+  // The real create did make the container: the runtime knows it and its cgroup exists. Not a
+  // recorded step: what the runtime answers is evidence for the cleanup check below, kept in
+  // the scenario's data.
   StateResult st = driver->State(spec.id);
   (*out)["state_after_create"] = std::string(ContainerStateName(st.state));
   (*out)["cgroups_before_cleanup"] = FindCgroups({spec.id}).size();
@@ -266,6 +268,7 @@ void OutputFlood(ScenarioContext& ctx) {
     } else {
       ctx.Error("the container for the exec did not start: " + s.status.message());
     }
+    // Clean-up, not a step of the scenario: only its failure matters, as an expectation.
     StepResult d = driver->Delete(spec.id, true);
     ctx.Expect(d.ok() || !c.ok(), "delete of the flood container: " + d.status.message());
   }

@@ -51,6 +51,9 @@ struct Cycle {
   std::string error;
 };
 
+// One container's create, start, wait and delete. The verbs are not recorded as a case's
+// steps: a measurement makes thousands of them, and what it reports is their durations, kept
+// in the cycle, and its first error.
 Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
                std::chrono::milliseconds timeout) {
   Cycle c;
