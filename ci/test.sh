@@ -15,17 +15,6 @@ cd "$(dirname "$0")/.."
 summary=()
 failed=0
 
-# record NAME SECONDS RC [NOTE]: one line of the summary; a non-zero RC fails the job.
-record() {
-  local verdict=ok
-  if [[ $3 -ne 0 ]]; then
-    verdict="FAILED (exit $3)"
-    failed=1
-  fi
-  verdict+=${4:+ ($4)}
-  summary+=("$(printf '%-14s %3dm%02ds  %s' "$1" $(($2 / 60)) $(($2 % 60)) "$verdict")")
-}
-
 # stage NAME COMMAND...: runs and times one step of the job.
 stage() {
   local name=$1
@@ -33,39 +22,12 @@ stage() {
   local start=$SECONDS rc=0
   echo "=== ci: ${name}: $*"
   "$@" || rc=$?
-  record "$name" $((SECONDS - start)) "$rc"
-  return "$rc"
-}
-
-# The tests of a tree wait on containers, daemons and emulators for a good part of their time
-# and leave about a core idle on a 2-core machine; the next tree is built in that time.
-# beside_start PRESET OTHER starts PRESET's build in the background at idle CPU and I/O
-# priority (SCHED_IDLE: it runs only when no test process wants the CPU, and a test process
-# that wakes preempts it at once, which nice 19 did not do: it made the tests 40% slower), so
-# OTHER's tests keep the machine nearly as if it were not there (their timing checks
-# included); beside_end waits for it, prints its log and records it as "PRESET build", timed
-# from its start to its end, tests included. Returns the build's exit code.
-beside_pid=
-trap '[[ -n $beside_pid ]] && kill -- -"$beside_pid" 2>/dev/null' EXIT
-beside_start() {
-  beside_preset=$1
-  beside_of=$2
-  beside_log=$(mktemp)
-  beside_start=$SECONDS
-  echo "=== ci: ${beside_preset} build: started beside the tests below (log after them)"
-  # In a session of its own, so that a job stopped early ends the whole build (the EXIT trap).
-  setsid chrt --idle 0 ionice -c 3 bash -c 'cmake --preset "$1" && cmake --build --preset "$1"' _ \
-    "$beside_preset" >"$beside_log" 2>&1 &
-  beside_pid=$!
-}
-beside_end() {
-  local rc=0
-  wait "$beside_pid" || rc=$?
-  beside_pid=
-  echo "=== ci: ${beside_preset} build (ran beside the tests above)"
-  cat "$beside_log"
-  rm -f "$beside_log"
-  record "${beside_preset} build" $((SECONDS - beside_start)) "$rc" "beside ${beside_of} tests"
+  local took=$((SECONDS - start)) verdict=ok
+  if [[ $rc -ne 0 ]]; then
+    verdict="FAILED (exit $rc)"
+    failed=1
+  fi
+  summary+=("$(printf '%-14s %3dm%02ds  %s' "$name" $((took / 60)) $((took % 60)) "$verdict")")
   return "$rc"
 }
 
@@ -76,6 +38,14 @@ failed_trees=()
 # lock, tests/CMakeLists.txt).
 tests() {
   stage "$1 tests" ctest --preset "$1" --parallel "$(nproc)" || failed_trees+=("$2")
+}
+
+# build_and_test PRESET: configure, build, then (only if that worked) ctest with the preset.
+build_and_test() {
+  local preset=$1
+  if stage "${preset} build" build "$preset"; then
+    tests "$preset" "build-${preset}"
+  fi
 }
 
 # digest BUILD_DIR: each failed test of the tree's last ctest run, with the lines of its output
@@ -113,37 +83,16 @@ stage format bash ci/check_format.sh
 ccache_dir=/var/cache/polyarch/ccache
 CCACHE_DIR=$ccache_dir ccache -z >/dev/null 2>&1 || true
 
-# Order: default build; default tests with the tsan tree built beside them; tsan tests; asan
-# build; asan tests with the fuzz tree built beside them; fuzz tests. A tree whose build cannot
-# go beside tests (the build before failed) is built on its own.
-# build_then_test PRESET: PRESET's build on its own, then its tests if it built.
-build_then_test() {
-  if stage "$1 build" build "$1"; then
-    tests "$1" "build-$1"
-  fi
-}
 if stage "default build" build default; then
   # The documented host fixes (docs/host.md, "What polyarch changes on a host"): without them crun
   # refuses a hybrid cgroup layout and its cases could only be skipped. In CI nothing is
   # skipped; the fix is host state, so it holds for the sanitizer builds too.
   stage "doctor --fix" ./build/polyarch doctor --fix
-  beside_start tsan default
   tests default build
-  if beside_end; then
-    tests tsan build-tsan
-  fi
-else
-  build_then_test tsan
 fi
-if stage "asan build" build asan; then
-  beside_start fuzz asan
-  tests asan build-asan
-  if beside_end; then
-    tests fuzz build-fuzz
-  fi
-else
-  build_then_test fuzz
-fi
+build_and_test asan
+build_and_test tsan
+build_and_test fuzz
 
 total=$((SECONDS - total_start))
 echo
