@@ -83,12 +83,12 @@ TEST(ThroughputIntegrationTest, CompareFlagsARealRegressionAndPassesHonestRuns) 
   const std::string a = run("a");
   const std::string b = run("b");
   // Two honest runs: every group and case must be matched and none called a regression. How
-  // far the machine drifts between two runs is not under test: on a shared host, runs minutes
-  // apart moved their medians by up to ~20% while each run's trials agreed within ~5%, which
-  // the trial noise cannot see. So this comparison allows 50%; the edited baseline below is
-  // 2x away and must be caught at the default threshold.
+  // far the machine drifts between two runs is not under test: on a shared 2-core host, two
+  // runs seconds apart moved runc's p50 at K=2 by up to 54% while each run's trials agreed
+  // within ~7%, which the trial noise cannot see. So this comparison allows 100% (twice as
+  // slow); the edited baseline below is 2x away and must be caught at the default threshold.
   auto honest = RunPolyarch(
-      {"compare", a, b, "--max-regression", "50%", "--json-out", d->path() + "/honest.json"});
+      {"compare", a, b, "--max-regression", "100%", "--json-out", d->path() + "/honest.json"});
   EXPECT_EQ(honest.exit_code, 0) << honest.out.Text() << honest.err.Text();
   json matched = json::parse(*ReadFile(d->path() + "/honest.json"));
   EXPECT_EQ(matched["summary"]["groups_compared"], 4) << matched["summary"];  // 2 layers x 2 K
