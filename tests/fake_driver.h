@@ -26,6 +26,7 @@ enum class Lie {
   kListForgetsNothing,  // deleted containers stay in List
   kKillIgnored,         // kill does nothing
   kStoppedSaysRunning,  // State says running for a container whose process has exited
+  kStartFails,          // start refuses every container
 };
 
 class FakeStack {
@@ -67,6 +68,7 @@ class FakeDriver : public Driver {
     std::lock_guard<std::mutex> l(s_->mu);
     auto* b = Find(id);
     if (!b) return Err(NotFound("no such container"));
+    if (s_->Lies(Lie::kStartFails)) return Err(FailedPrecondition("exec: no such file"));
     if (b->state != ContainerState::kCreated && !s_->Lies(Lie::kStartTwiceSucceeds)) {
       return Err(FailedPrecondition("not created"));
     }

@@ -142,6 +142,45 @@ inline void ExpectExitCodesAndForcedDelete(Driver& d, const ArchInfo& arch, cons
   EXPECT_EQ(d.State(spec.id).state, ContainerState::kNotFound);
 }
 
+// Run takes a container to its exit and leaves nothing of it, whichever way it ends: with an
+// exit code, refused before its process started, or stopped at the deadline.
+inline void ExpectRunLeavesNothing(Driver& d, const ArchInfo& arch, const std::string& id) {
+  SCOPED_TRACE(std::string(d.layer_name()) + " run " + std::string(arch.name));
+  auto expect_gone = [&](const std::string& cid) {
+    EXPECT_EQ(d.State(cid).state, ContainerState::kNotFound) << cid;
+    ListResult l = d.List();
+    ASSERT_TRUE(l.ok()) << Explain(l);
+    EXPECT_EQ(std::find(l.ids.begin(), l.ids.end(), cid), l.ids.end()) << cid;
+  };
+  ContainerSpec spec;
+  spec.arch = &arch;
+  spec.writable_tmp = false;
+
+  spec.id = id + "-run";
+  spec.argv = {"/probe", "exit", "42"};
+  WaitResult w = d.Run(spec, std::chrono::seconds(60));
+  ASSERT_TRUE(w.ok()) << Explain(w);
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.exit_code, 42);
+  EXPECT_GT(w.duration_ns, 0);
+  expect_gone(spec.id);
+
+  spec.id = id + "-run-missing";
+  spec.argv = {"/no/such/program"};
+  w = d.Run(spec, std::chrono::seconds(60));
+  EXPECT_FALSE(w.ok()) << "a process that cannot start is the run's failure, not an exit code";
+  EXPECT_FALSE(w.status.message().empty());
+  expect_gone(spec.id);
+
+  spec.id = id + "-run-late";
+  spec.argv = {"/probe", "sleep", "60"};
+  w = d.Run(spec, std::chrono::milliseconds(1500));
+  ASSERT_TRUE(w.ok()) << Explain(w);
+  EXPECT_FALSE(w.exited) << "the deadline passed first";
+  EXPECT_LT(w.duration_ns, int64_t{30'000'000'000}) << "and the run did not wait for the process";
+  expect_gone(spec.id);
+}
+
 }  // namespace polyarch::testing
 
 #endif  // POLYARCH_TESTS_LIFECYCLE_CHECK_H_

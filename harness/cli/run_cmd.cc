@@ -20,7 +20,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     int repeat = 1, jobs = 1, step_timeout_s = 60;
     int containers = 40, warmup = 2, trials = 1;
     double duration = 0;
-    std::string concurrency;
+    std::string concurrency, cycle;
     bool mixed_arch = false;
     bool keep = false, strict = false, no_color = false;
   };
@@ -67,6 +67,12 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--max-regression", o->max_regression,
                   "Threshold for --baseline: '10%' or '0.1' (default 10%)");
   auto* tp = cmd->add_option_group("throughput", "For --suite throughput");
+  tp->add_option("--cycle", o->cycle,
+                 "One container's cycle: run (one call of the stack: `crun run`, `runc run`), "
+                 "lifecycle (create, start, wait, delete, each timed: per-operation "
+                 "percentiles), or auto (the default: run where the layer has it in one call, "
+                 "lifecycle elsewhere)")
+      ->check(CLI::IsMember(KnownCycles()));
   tp->add_option("--containers", o->containers, "Containers per measurement (N)")
       ->check(CLI::Range(1, 100000));
   tp->add_option("--concurrency", o->concurrency, "At most K in flight, a list: 1,2,4,10,50");
@@ -107,6 +113,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     if (given("--step-timeout")) plan.step_timeout = std::chrono::seconds(o->step_timeout_s);
     if (given("--containerd-address")) plan.containerd_address = o->containerd_address;
     if (given("--docker-host")) plan.docker_host = o->docker_host;
+    if (given("--cycle")) plan.throughput.cycle = o->cycle;
     if (given("--containers")) plan.throughput.containers = o->containers;
     if (given("--warmup")) plan.throughput.warmup = o->warmup;
     if (given("--trials")) plan.throughput.trials = o->trials;

@@ -59,6 +59,7 @@ struct Trial {
 
 struct Group {
   std::string layer, arch;
+  std::string path;  // the cycle measured: "run" or "lifecycle"
   int concurrency = 0;
   std::vector<Trial> trials;
   int errors = 0;
@@ -119,6 +120,14 @@ Result<Groups> ReadThroughput(const RunReport& report, const std::string& name,
       return *v;
     };
     PA_ASSIGN_OR_RETURN(int concurrency, int_field("concurrency", 1, 0, true));
+    // Reports from before the run cycle existed measured the lifecycle.
+    std::string path = "lifecycle";
+    if (auto it = row.find("path"); it != row.end()) {
+      if (!it->is_string() || (*it != "run" && *it != "lifecycle")) {
+        return bad("path", "is not \"run\" or \"lifecycle\"");
+      }
+      path = it->get<std::string>();
+    }
     PA_ASSIGN_OR_RETURN(int trial_index, int_field("trial", 0, 0, false));
     PA_ASSIGN_OR_RETURN(int errors, int_field("errors", 0, 0, false));
 
@@ -162,9 +171,11 @@ Result<Groups> ReadThroughput(const RunReport& report, const std::string& name,
       g.layer = std::get<0>(key);
       g.arch = std::get<1>(key);
       g.concurrency = concurrency;
+      g.path = path;
       out.list.push_back(std::move(g));
     }
     Group& g = out.list[it->second];
+    if (g.path != path) return bad("path", "differs from the other trials of " + g.Id());
     for (const auto& t : g.trials) {
       if (t.index == trial_index) {
         // Two rows claiming the same trial would be double-counted in the median and make
@@ -519,7 +530,14 @@ Result<CompareResult> CompareReports(const RunReport& baseline, const RunReport&
     }
     const Group& c = cur.list[it->second];
     ++out.summary.groups_compared;
-    for (Metric m : options.metrics) out.rows.push_back(CompareMetric(b, c, m, options));
+    for (Metric m : options.metrics) {
+      CompareRow r = CompareMetric(b, c, m, options);
+      // Another cycle measures other work: the change is real, and this is why.
+      if (b.path != c.path) {
+        r.note = "cycle " + Transition(b.path, c.path) + (r.note.empty() ? "" : "; " + r.note);
+      }
+      out.rows.push_back(std::move(r));
+    }
     if (auto e = CompareErrors(b, c, options)) out.rows.push_back(std::move(*e));
   }
   for (const Group& c : cur.list) {

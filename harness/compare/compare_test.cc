@@ -318,6 +318,27 @@ TEST(ComparePerformanceTest, MetricsSelectTheRows) {
   EXPECT_EQ(r.rows[1].metric, "delete_p50");
 }
 
+// A report measured on the run cycle against one measured on the lifecycle (or written before
+// rows said which): the groups still match, the change is judged as ever, and every row of
+// the group says the cycle changed.
+TEST(ComparePerformanceTest, AChangeOfCycleIsComparedAndSaid) {
+  json base = json::array(), cur = json::array();
+  AddTrials(&base, "crun", 1, 20.0, 50.0, 0.01);
+  AddTrials(&cur, "crun", 1, 40.0, 25.0, 0.01);
+  for (auto& row : cur) row["path"] = "run";
+  CompareResult r = MustCompare(Report(base), Report(cur));
+  EXPECT_EQ(r.summary.groups_compared, 1);
+  const CompareRow* rate = FindRow(r, "crun/amd64/k1", "starts_per_s");
+  ASSERT_NE(rate, nullptr);
+  EXPECT_EQ(rate->verdict, Verdict::kImproved);
+  EXPECT_THAT(rate->note, HasSubstr("cycle lifecycle -> run"));
+  for (auto& row : base) row["path"] = "run";
+  r = MustCompare(Report(base), Report(cur));
+  rate = FindRow(r, "crun/amd64/k1", "starts_per_s");
+  ASSERT_NE(rate, nullptr);
+  EXPECT_THAT(rate->note, ::testing::Not(HasSubstr("cycle")));
+}
+
 TEST(ComparePerformanceTest, MalformedThroughputSectionNamesReportAndField) {
   json good = json::array();
   AddTrials(&good, "runc", 1, 20.0, 100.0, 0.01);
@@ -335,13 +356,21 @@ TEST(ComparePerformanceTest, MalformedThroughputSectionNamesReportAndField) {
   no_p99[0]["latency"]["end_to_end"].erase("p99");
   json twice = good;
   twice.push_back(good[0]);
+  json bad_path = good;
+  bad_path[1]["path"] = "fast";
+  json mixed_path = good;
+  mixed_path[2]["path"] = "run";
   for (const Bad& bad : {Bad{json::object(), "'sections.throughput' is not an array"},
                          Bad{json::array({1}), "sections.throughput[0]' is not an object"},
                          Bad{no_k, "sections.throughput[1].concurrency"},
                          Bad{string_rate, "sections.throughput[2].starts_per_s"},
                          Bad{bad_dist, "sections.throughput[0].latency.end_to_end"},
                          Bad{no_p99, "sections.throughput[0].latency.end_to_end.p99"},
-                         Bad{twice, "sections.throughput[3].trial' repeats trial 0"}}) {
+                         Bad{twice, "sections.throughput[3].trial' repeats trial 0"},
+                         Bad{bad_path, "sections.throughput[1].path' is not \"run\""},
+                         Bad{mixed_path,
+                             "sections.throughput[2].path' differs from the other "
+                             "trials of runc/amd64/k1"}}) {
     CompareOptions o;
     o.current_name = "/tmp/current.json";
     auto r = CompareReports(Report(good), Report(bad.section), o);

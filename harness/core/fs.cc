@@ -67,6 +67,14 @@ static Status WriteAll(int fd, std::string_view data, const std::string& what) {
   return Status::Ok();
 }
 
+Status WriteScratchFile(const std::string& path, std::string_view content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoStatus(errno, "create " + path);
+  Status s = WriteAll(fd, content, path);
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus(errno, "close " + path);
+  return s;
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
   std::string dir = ".";
   if (auto slash = path.rfind('/'); slash != std::string::npos) {

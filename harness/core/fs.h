@@ -24,6 +24,11 @@ Result<std::string> ReadFilePrefix(const std::string& path, size_t n);
 // a full disk leaves the old file in place.
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 
+// Creates or truncates `path` and writes `content`, without fsync: for scratch files that a
+// crash makes worthless anyway (a container's bundle config, read at once by its runtime and
+// removed with the container). What must survive a crash uses WriteFileAtomic.
+Status WriteScratchFile(const std::string& path, std::string_view content, mode_t mode = 0644);
+
 // mkdir -p with `mode` for the directories it creates.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 

@@ -33,6 +33,21 @@ TEST(FsTest, AtomicWriteReplacesWholeFileAndLeavesNoTemporaries) {
   EXPECT_EQ(listing, "report.json\n");
 }
 
+TEST(FsTest, ScratchWriteTruncatesAndKeepsTheModeItWasCreatedWith) {
+  auto d = TempDir::Create("polyarch-fs-test-");
+  ASSERT_TRUE(d.ok());
+  std::string p = d->path() + "/config.json";
+  ASSERT_TRUE(WriteScratchFile(p, "a longer first version", 0600).ok());
+  ASSERT_TRUE(WriteScratchFile(p, "second").ok());
+  EXPECT_EQ(*ReadFile(p), "second");
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(RunListing(d->path()), "config.json\n");
+  Status s = WriteScratchFile("/nonexistent-polyarch-dir/x.json", "data");
+  EXPECT_EQ(s.code(), Code::kNotFound) << s.ToString();
+}
+
 TEST(FsTest, AtomicWriteIntoMissingDirectoryFailsCleanly) {
   Status s = WriteFileAtomic("/nonexistent-polyarch-dir/x.json", "data");
   EXPECT_FALSE(s.ok());

@@ -56,7 +56,7 @@ Result<Journal> Journal::Open(const std::string& path) {
   return Journal(path);
 }
 
-Status Journal::Append(const nlohmann::json& line) {
+Status Journal::Append(const nlohmann::json& line, bool durable) {
   FileLock lock(path_, LOCK_EX);
   PA_RETURN_IF_ERROR(lock.status());
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -73,7 +73,7 @@ Status Journal::Append(const nlohmann::json& line) {
     }
     rest.remove_prefix(static_cast<size_t>(n));
   }
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus(errno, "fsync journal " + path_);
+  if (s.ok() && durable && ::fsync(fd) != 0) s = ErrnoStatus(errno, "fsync journal " + path_);
   ::close(fd);
   return s;
 }
@@ -84,13 +84,13 @@ Status Journal::Add(const JournalRecord& record) {
                          {"pid", ::getpid()}};
   const std::string& run = record.run.empty() ? run_ : record.run;
   if (!run.empty()) line["run"] = run;
-  return Append(line);
+  return Append(line, record.durable);
 }
 
-Status Journal::Remove(std::string_view kind, std::string_view key) {
+Status Journal::Remove(std::string_view kind, std::string_view key, bool durable) {
   nlohmann::json line = {{"v", kFormatVersion}, {"op", "remove"},   {"kind", kind},
                          {"key", key},          {"time", UtcNow()}, {"pid", ::getpid()}};
-  PA_RETURN_IF_ERROR(Append(line));
+  PA_RETURN_IF_ERROR(Append(line, durable));
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && st.st_size > kCompactBytes) return Compact();
   return Status::Ok();

@@ -49,6 +49,21 @@ TEST_F(JournalTest, RecordsNameTheirRunAndKeepItThroughCompaction) {
   EXPECT_EQ((*live)[1].run, "r1");
 }
 
+// A record of what a reboot ends is written without fsync; another Journal on the same file
+// (a `polyarch cleanup` after this process was killed) reads it all the same.
+TEST_F(JournalTest, RecordsWithoutFsyncReplayLikeTheOthers) {
+  auto j = Journal::Open(path_);
+  ASSERT_TRUE(j->Add({"container", "c1", {{"id", "c1"}}, "", /*durable=*/false}).ok());
+  ASSERT_TRUE(j->Add({"container", "c2", {{"id", "c2"}}, "", /*durable=*/false}).ok());
+  ASSERT_TRUE(j->Remove("container", "c1", /*durable=*/false).ok());
+  auto other = Journal::Open(path_);
+  auto live = other->Live("container");
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].key, "c2");
+  EXPECT_EQ((*live)[0].data["id"], "c2");
+}
+
 TEST_F(JournalTest, MissingFileMeansEmpty) {
   auto j = Journal::Open(path_);
   ASSERT_TRUE(j.ok());

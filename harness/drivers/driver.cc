@@ -22,4 +22,30 @@ std::string_view ContainerStateName(ContainerState s) {
   return "unknown";
 }
 
+WaitResult Driver::Run(const ContainerSpec& spec, std::chrono::milliseconds timeout) {
+  return TimedStep<WaitResult>(std::string(layer_name()) + " run (create, start, wait, delete)",
+                               [&](WaitResult& r) {
+                                 StepResult step = Create(spec);
+                                 if (!step.ok()) {
+                                   r.status = step.status;
+                                   r.output = step.output;
+                                   return;
+                                 }
+                                 step = Start(spec.id);
+                                 if (step.ok()) {
+                                   WaitResult w = Wait(spec.id, timeout);
+                                   r.status = w.status;
+                                   r.exited = w.exited;
+                                   r.exit_code = w.exit_code;
+                                 } else {
+                                   r.status = step.status;
+                                   r.output = step.output;
+                                 }
+                                 // Always removed: forced when it did not run to its end.
+                                 const bool force = !r.ok() || !r.exited;
+                                 StepResult del = Delete(spec.id, force);
+                                 if (r.ok() && !del.ok()) r.status = del.status;
+                               });
+}
+
 }  // namespace polyarch

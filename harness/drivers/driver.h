@@ -102,6 +102,9 @@ struct Capabilities {
   // Whether starting a stopped container is refused (the OCI rule). The Docker engine
   // instead runs its process again: that is its documented promise, checked as such.
   bool start_stopped_refused = true;
+  // Run is one call of the stack (`runc run`), not the four verbs in a row: the throughput
+  // suite's default cycle for the layer, the path users compare a runtime's speed on.
+  bool single_call_run = false;
 };
 
 class Driver {
@@ -124,6 +127,13 @@ class Driver {
   virtual WaitResult Wait(const std::string& id, std::chrono::milliseconds timeout) = 0;
   virtual StepResult Delete(const std::string& id, bool force) = 0;
   virtual ListResult List() = 0;
+
+  // Runs `spec` to its exit and removes the container: nothing of it is left, whether it
+  // exited, failed to start or overran `timeout` (then it is killed; exited = false). The
+  // exit code is the process's, as Wait reports it. This implementation is the four verbs;
+  // a layer whose stack does it in one call overrides it and says so in
+  // Capabilities::single_call_run.
+  virtual WaitResult Run(const ContainerSpec& spec, std::chrono::milliseconds timeout);
 };
 
 class Layer {

@@ -82,35 +82,11 @@ class OciRuntimeDriver : public Driver {
 
   StepResult Create(const ContainerSpec& spec) override {
     return TimedStep<StepResult>(std::string(layer_name()) + " create", [&](StepResult& r) {
-      const BuiltImage* image =
-          layer_->options_.images ? layer_->options_.images->Find(spec.arch) : nullptr;
-      if (image == nullptr) {
-        r.status =
-            FailedPrecondition("no image for " + std::string(spec.arch ? spec.arch->name : "?"));
-        return;
-      }
-      const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
-      OciSpecOptions o;
-      o.args = spec.argv;
-      for (const auto& e : spec.env) o.env.push_back(e);
-      o.rootfs = image->bundle_dir + "/rootfs";
-      o.readonly_root = true;
-      o.tmp_tmpfs = spec.writable_tmp;
-      o.hostname = spec.id.substr(0, 63);
-      r.status = MakeDirs(bundle, 0700);
-      if (r.status.ok()) r.status = WriteFileAtomic(bundle + "/config.json", MakeOciSpec(o).dump());
+      r.status = PrepareBundle(spec);
       if (!r.status.ok()) return;
+      const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
       // The container's own stdout/stderr go to files: it outlives `create`, and a pipe
       // polyarch stops reading would break its writes.
-      if (Journal* j = layer_->options_.journal) {
-        r.status = j->Add({"container",
-                           layer_->options_.name + "/" + spec.id,
-                           {{"layer", layer_->options_.name},
-                            {"binary", layer_->binary_},
-                            {"root", layer_->state_root_},
-                            {"id", spec.id}}});
-        if (!r.status.ok()) return;
-      }
       int out =
           ::open((bundle + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
       int err =
@@ -285,6 +261,51 @@ class OciRuntimeDriver : public Driver {
     return r;
   }
 
+  // `<runtime> run`: one invocation creates, starts, waits for and removes the container
+  // (runc and crun remove it unless given --keep). The runtime exits with the process's
+  // status (128 + signal for a signal death). Its --pid-file tells a process that exited
+  // non-zero from a runtime that failed before starting it.
+  WaitResult Run(const ContainerSpec& spec, std::chrono::milliseconds timeout) override {
+    WaitResult r = TimedStep<WaitResult>(std::string(layer_name()) + " run", [&](WaitResult& r) {
+      r.status = PrepareBundle(spec);
+      if (!r.status.ok()) return;
+      const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
+      SpawnOptions so;
+      so.argv = Argv({"run", "--bundle", bundle, "--pid-file", bundle + "/pid", spec.id});
+      // The process's own output is the runtime's: captured, bounded, shown on a failure.
+      auto res = RunProcess(so, timeout);
+      if (!res.ok()) {
+        r.status = res.status();
+        return;
+      }
+      r.output = res->err;
+      if (res->timed_out) return;  // exited = false: the deadline passed first
+      if (!PathExists(bundle + "/pid")) {
+        r.status =
+            FailedPrecondition(r.operation + " " + spec.id +
+                               " failed before the process started: " + RuntimeFailure(*res));
+        return;
+      }
+      r.exited = true;
+      r.exit_code = res->ShellStatus();
+    });
+    // A runtime stopped at the deadline may leave its container behind (the process keeps
+    // running once the runtime is gone); a runtime that failed may leave a created one. Remove
+    // it, as the contract says; a container that cannot be removed fails the step.
+    // Until it is gone, its journal record and bundle stay for the layer's Cleanup.
+    if (!r.ok() || !r.exited) {
+      (void)RunProcess(Argv({"kill", spec.id, "9"}), layer_->options_.step_timeout);
+      StepResult del = Simple("delete", {"delete", "--force", spec.id});
+      r.duration_ns += del.duration_ns;
+      if (!del.ok() && del.status.code() != Code::kNotFound) {
+        if (r.ok()) r.status = del.status;
+        return r;
+      }
+    }
+    Forget(spec.id);
+    return r;
+  }
+
   // Whether the init of `id` was reaped by polyarch or no longer exists.
   bool ReapedOrGone(const std::string& id, pid_t pid) {
     {
@@ -336,6 +357,39 @@ class OciRuntimeDriver : public Driver {
     });
   }
 
+  // Writes the bundle of `spec` (config.json; the root is the image's rootfs, read-only) and
+  // journals the container before the runtime is asked to make it.
+  Status PrepareBundle(const ContainerSpec& spec) {
+    const BuiltImage* image =
+        layer_->options_.images ? layer_->options_.images->Find(spec.arch) : nullptr;
+    if (image == nullptr) {
+      return FailedPrecondition("no image for " + std::string(spec.arch ? spec.arch->name : "?"));
+    }
+    const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
+    OciSpecOptions o;
+    o.args = spec.argv;
+    for (const auto& e : spec.env) o.env.push_back(e);
+    o.rootfs = image->bundle_dir + "/rootfs";
+    o.readonly_root = true;
+    o.tmp_tmpfs = spec.writable_tmp;
+    o.hostname = spec.id.substr(0, 63);
+    PA_RETURN_IF_ERROR(MakeDirs(bundle, 0700));
+    PA_RETURN_IF_ERROR(WriteScratchFile(bundle + "/config.json", MakeOciSpec(o).dump(), 0600));
+    // Not fsynced: a reboot ends the container (journal.h); per container, an fsync would be
+    // a twentieth of what a throughput figure measures.
+    if (Journal* j = layer_->options_.journal) {
+      PA_RETURN_IF_ERROR(j->Add({"container",
+                                 layer_->options_.name + "/" + spec.id,
+                                 {{"layer", layer_->options_.name},
+                                  {"binary", layer_->binary_},
+                                  {"root", layer_->state_root_},
+                                  {"id", spec.id}},
+                                 "",
+                                 /*durable=*/false}));
+    }
+    return Status::Ok();
+  }
+
   void Forget(const std::string& id) {
     OciRuntimeLayer::Init init;
     {
@@ -349,7 +403,7 @@ class OciRuntimeDriver : public Driver {
     if (init.pid > 0 && !init.reaped) Reaper::Instance().Release(init.pid);
     (void)RemoveTree(layer_->containers_dir_ + "/" + id);
     if (Journal* j = layer_->options_.journal) {
-      (void)j->Remove("container", layer_->options_.name + "/" + id);
+      (void)j->Remove("container", layer_->options_.name + "/" + id, /*durable=*/false);
     }
   }
 
@@ -384,6 +438,7 @@ Capabilities OciRuntimeLayer::capabilities() const {
   c.wait_exit_code = true;
   c.state_pid = true;
   c.created_state = true;
+  c.single_call_run = true;
   return c;
 }
 

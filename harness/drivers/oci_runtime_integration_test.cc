@@ -46,7 +46,9 @@ TEST_P(OciRuntimeIntegrationTest, WholeLifecycleNativeAndEmulated) {
   for (const char* arch : {"amd64", "s390x"}) {
     testing::ExpectFullLifecycle(*d, **LookupArch(arch), prefix + arch);
     testing::ExpectExitCodesAndForcedDelete(*d, **LookupArch(arch), prefix + arch);
+    testing::ExpectRunLeavesNothing(*d, **LookupArch(arch), prefix + arch);
   }
+  EXPECT_TRUE(d->capabilities().single_call_run);
   ASSERT_TRUE(layer->Cleanup().ok());
   EXPECT_TRUE(d->List().ids.empty());
   auto mounts = MountPointsUnder(fixture_->dir());

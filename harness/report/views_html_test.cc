@@ -184,6 +184,25 @@ TEST(HtmlTest, MissingOrMalformedSectionsAreLeftOut) {
   ASSERT_NO_THROW(FormatConsoleSummary(r, true));
 }
 
+// The throughput section says which cycle each layer was measured on; a row without a path
+// (written before rows carried one) measured the lifecycle.
+TEST(HtmlTest, ThroughputSaysWhichCycleEachLayerMeasured) {
+  RunReport r = Fixture();
+  json run_row = testing::ThroughputRow("crun", "amd64", 1, 30, 20);
+  run_row["path"] = "run";
+  run_row["latency"] = {{"run", run_row["latency"]["end_to_end"]},
+                        {"end_to_end", run_row["latency"]["end_to_end"]}};
+  r.sections["throughput"].push_back(run_row);
+  std::string h = FormatHtml(r);
+  EXPECT_NE(h.find("<h3>crun</h3>\n<p class=\"note\">cycle: run (one call of the stack per "
+                   "container: run to exit, removed)</p>"),
+            std::string::npos);
+  EXPECT_NE(h.find("<h3>runc</h3>\n<p class=\"note\">cycle: lifecycle (create, start, wait, "
+                   "delete: each timed)</p>"),
+            std::string::npos);
+  EXPECT_NE(h.find("amd64 \u00b7 run"), std::string::npos) << "the run latency has its box";
+}
+
 // A run whose cases all passed but whose exit code is not 0 (a mount left behind) must not
 // show a green banner: the banner gives the exit code and why.
 TEST(HtmlTest, TheBannerFollowsTheExitCodeAndSaysWhy) {

@@ -95,7 +95,11 @@ Status ApplyThroughput(const std::string& file, const YAML::Node& node, Throughp
     if (!kv.first.IsScalar()) return At(file, kv.first, "keys must be plain names");
     const std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
-    if (key == "containers") {
+    if (key == "cycle") {
+      PA_ASSIGN_OR_RETURN(std::string c, Scalar(file, v, key));
+      PA_RETURN_IF_ERROR(CheckKnown(file, v, {c}, KnownCycles(), "cycle"));
+      t->cycle = c;
+    } else if (key == "containers") {
       PA_ASSIGN_OR_RETURN(long n, Integer(file, v, key, 1, 100000));
       t->containers = static_cast<int>(n);
     } else if (key == "concurrency") {
@@ -124,7 +128,7 @@ Status ApplyThroughput(const std::string& file, const YAML::Node& node, Throughp
     } else {
       return At(file, kv.first,
                 "unknown key 'throughput." + key +
-                    "' (known: containers, concurrency, warmup, trials, "
+                    "' (known: cycle, containers, concurrency, warmup, trials, "
                     "duration, mixed_arch)");
     }
   }
@@ -148,7 +152,8 @@ nlohmann::json Plan::ToJson() const {
           {"containerd_address", containerd_address},
           {"docker_host", docker_host},
           {"throughput",
-           {{"containers", throughput.containers},
+           {{"cycle", throughput.cycle},
+            {"containers", throughput.containers},
             {"concurrency", throughput.concurrency},
             {"warmup", throughput.warmup},
             {"trials", throughput.trials},
@@ -281,6 +286,11 @@ Status ValidatePlan(const Plan& p) {
                            "sockets only");
   }
   if (p.throughput.concurrency.empty()) return InvalidArgument("throughput needs a concurrency");
+  const auto& cycles = KnownCycles();
+  if (std::find(cycles.begin(), cycles.end(), p.throughput.cycle) == cycles.end()) {
+    return InvalidArgument("unknown throughput cycle '" + p.throughput.cycle +
+                           "' (known: auto, run, lifecycle)");
+  }
   return Status::Ok();
 }
 

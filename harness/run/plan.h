@@ -26,7 +26,16 @@ inline const std::vector<std::string>& KnownLayers() {
   return k;
 }
 
+// What one container's cycle is in the throughput suite: "run" (one call of the stack where
+// the layer has one, e.g. `crun run`), "lifecycle" (create, start, wait, delete, each timed),
+// or "auto": run where the layer has a single-call run, lifecycle elsewhere.
+inline const std::vector<std::string>& KnownCycles() {
+  static const std::vector<std::string> k = {"auto", "run", "lifecycle"};
+  return k;
+}
+
 struct ThroughputPlan {
+  std::string cycle = "auto";                 // one of KnownCycles()
   int containers = 40;                        // N per layer × arch × K
   std::vector<int> concurrency = {1, 4, 10};  // the K values
   int warmup = 2;                             // iterations per worker not counted
@@ -42,8 +51,8 @@ struct Plan {
   std::string filter = "*";             // glob over case names ("exit_code_*", "*/s390x/*")
   int repeat = 1;
   int jobs = 1;
-  bool strict = false;  // a skip counts as a failure
-  bool keep = false;    // leave the run directory (bundles, daemon state, logs) behind
+  bool strict = false;       // a skip counts as a failure
+  bool keep = false;         // leave the run directory (bundles, daemon state, logs) behind
   std::string report_dir;
   std::chrono::milliseconds step_timeout{60000};
   std::map<std::string, std::string> runtime_binaries;  // layer -> binary ("runc" -> path)

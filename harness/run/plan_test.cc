@@ -15,7 +15,7 @@ TEST(PlanTest, SuiteFileInYamlOrJsonGivesThePlan) {
       "jobs: 3\n"
       "strict: true\n"
       "runtimes: {runc: /opt/runc}\n"
-      "throughput: {containers: 8, concurrency: [1, 2]}\n",
+      "throughput: {containers: 8, concurrency: [1, 2], cycle: lifecycle}\n",
       "plan.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->suites, std::vector<std::string>{"lifecycle"});
@@ -28,6 +28,8 @@ TEST(PlanTest, SuiteFileInYamlOrJsonGivesThePlan) {
   EXPECT_TRUE(p->strict);
   EXPECT_EQ(p->runtime_binaries.at("runc"), "/opt/runc");
   EXPECT_EQ(p->throughput.concurrency, (std::vector<int>{1, 2}));
+  EXPECT_EQ(p->throughput.cycle, "lifecycle");
+  EXPECT_EQ(Plan().throughput.cycle, "auto");
   auto j = ParseSuiteText(R"({"suites": ["crossarch"], "jobs": 2})", "plan.json");
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ(j->jobs, 2);
@@ -62,6 +64,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"- a\n- b\n", "bad.yaml:1: a suite file is a mapping"},
         BadFile{"runtimes: {containerd: /x}\n", "'runtimes' takes runc and crun"},
         BadFile{"throughput: {containers: 5, speed: 2}\n", "unknown key 'throughput.speed'"},
+        BadFile{"throughput: {cycle: fast}\n", "bad.yaml:1: unknown cycle 'fast' (known: auto"},
         BadFile{"docker_host: tcp://10.0.0.1:2375\n", "unix sockets only"},
         BadFile{"", "bad.yaml: the suite file is empty"}));
 

@@ -322,6 +322,8 @@ void Run::RunThroughput() {
   if (!Wants("throughput")) return;
   const ThroughputPlan& tp = plan_.throughput;
   ThroughputRunConfig c;
+  // ValidatePlan accepted the cycle, and KnownCycles() are the names ParseCyclePath reads.
+  c.path = ParseCyclePath(tp.cycle).value();
   c.containers = tp.containers;
   c.concurrency = tp.concurrency;
   c.warmup = tp.warmup;

@@ -47,14 +47,14 @@ double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 struct Cycle {
   bool ok = false;
   bool timed_out = false;
-  double create = 0, start = 0, wait = 0, del = 0, total = 0;
+  double create = 0, start = 0, wait = 0, del = 0, run = 0, total = 0;
   std::string error;
 };
 
-// One container's create, start, wait and delete. The verbs are not recorded as a case's
-// steps: a measurement makes thousands of them, and what it reports is their durations, kept
-// in the cycle, and its first error.
-Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
+// One container's cycle. The verbs are not recorded as a case's steps: a measurement makes
+// thousands of them, and what it reports is their durations, kept in the cycle, and its
+// first error.
+Cycle OneCycle(Driver& d, CyclePath path, const std::string& id, const ArchInfo& arch,
                std::chrono::milliseconds timeout) {
   Cycle c;
   auto t0 = Clock::now();
@@ -63,6 +63,21 @@ Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
   spec.arch = &arch;
   spec.argv = {"/probe", "exit", "0"};
   spec.writable_tmp = false;
+  if (path == CyclePath::kRun) {
+    WaitResult w = Guarded([&] { return d.Run(spec, timeout); });
+    c.run = Ms(w.duration_ns);
+    if (!w.ok()) {
+      c.error = "run: " + w.status.message();
+    } else if (!w.exited) {
+      c.timed_out = true;
+      c.error = "run: the probe did not exit within the deadline";
+    } else if (w.exit_code != 0) {
+      c.error = "the probe exited " + std::to_string(w.exit_code);
+    }
+    c.total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    c.ok = c.error.empty();
+    return c;
+  }
   StepResult cr = Guarded([&] { return d.Create(spec); });
   c.create = Ms(cr.duration_ns);
   if (!cr.ok()) {
@@ -96,11 +111,26 @@ Cycle OneCycle(Driver& d, const std::string& id, const ArchInfo& arch,
 
 }  // namespace
 
+std::string_view CyclePathName(CyclePath p) { return p == CyclePath::kRun ? "run" : "lifecycle"; }
+
+Result<std::optional<CyclePath>> ParseCyclePath(std::string_view text) {
+  if (text == "auto") return std::optional<CyclePath>();
+  if (text == "run") return std::optional<CyclePath>(CyclePath::kRun);
+  if (text == "lifecycle") return std::optional<CyclePath>(CyclePath::kLifecycle);
+  return InvalidArgument("unknown cycle '" + std::string(text) + "' (known: auto, run, lifecycle)");
+}
+
+CyclePath CyclePathFor(const Capabilities& layer, std::optional<CyclePath> chosen) {
+  if (chosen) return *chosen;
+  return layer.single_call_run ? CyclePath::kRun : CyclePath::kLifecycle;
+}
+
 ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& config,
                                         const std::vector<int>& daemon_pids, int trial) {
   ThroughputMeasurement m;
   m.layer = std::string(layer.name());
   m.arch = config.arches.size() == 1 ? std::string(config.arches[0]->name) : "mixed";
+  m.path = config.path;
   m.concurrency = config.concurrency;
   m.trial = trial;
   const int k = std::max(1, config.concurrency);
@@ -108,7 +138,8 @@ ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& co
   // Validate: one full lifecycle must work before anything is timed.
   {
     auto d = layer.NewDriver();
-    Cycle v = OneCycle(*d, config.id_prefix + "validate", *config.arches[0], config.step_timeout);
+    Cycle v = OneCycle(*d, config.path, config.id_prefix + "validate", *config.arches[0],
+                       config.step_timeout);
     if (!v.ok) {
       m.errors = 1;
       m.first_errors.push_back("validation: " + v.error);
@@ -136,7 +167,7 @@ ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& co
       threads.emplace_back([&, w] {
         for (int i = 0; i < config.warmup; ++i) {
           int n = seq++;
-          OneCycle(*drivers[w], id_for(n), *config.arches[n % config.arches.size()],
+          OneCycle(*drivers[w], config.path, id_for(n), *config.arches[n % config.arches.size()],
                    config.step_timeout);
         }
       });
@@ -154,8 +185,8 @@ ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& co
         bool more = i < total || (config.duration_s > 0 && Clock::now() < deadline);
         if (!more) return;
         int n = seq++;
-        Cycle c = OneCycle(*drivers[w], id_for(n), *config.arches[i % config.arches.size()],
-                           config.step_timeout);
+        Cycle c = OneCycle(*drivers[w], config.path, id_for(n),
+                           *config.arches[i % config.arches.size()], config.step_timeout);
         std::lock_guard<std::mutex> lock(mu);
         cycles.push_back(std::move(c));
       }
@@ -176,10 +207,14 @@ ThroughputMeasurement MeasureThroughput(Layer& layer, const ThroughputConfig& co
       continue;
     }
     ++m.started;
-    series["create"].push_back(c.create);
-    series["start"].push_back(c.start);
-    series["wait"].push_back(c.wait);
-    series["delete"].push_back(c.del);
+    if (config.path == CyclePath::kRun) {
+      series["run"].push_back(c.run);
+    } else {
+      series["create"].push_back(c.create);
+      series["start"].push_back(c.start);
+      series["wait"].push_back(c.wait);
+      series["delete"].push_back(c.del);
+    }
     series["end_to_end"].push_back(c.total);
   }
   for (auto& [op, values] : series) m.latency_ms[op] = ComputeDistribution(std::move(values));
@@ -209,7 +244,8 @@ Calibration Calibrate(int iterations) {
   const int cycles = iterations * 100;
   t0 = Clock::now();
   for (int i = 0; i < cycles; ++i) {
-    OneCycle(*d, "null-" + std::to_string(i), *HostArch(), std::chrono::seconds(1));
+    OneCycle(*d, CyclePath::kLifecycle, "null-" + std::to_string(i), *HostArch(),
+             std::chrono::seconds(1));
   }
   c.null_cycles_per_s = cycles / std::chrono::duration<double>(Clock::now() - t0).count();
   return c;
@@ -221,6 +257,7 @@ nlohmann::json MeasurementJson(const ThroughputMeasurement& m) {
   double per_start = m.started > 0 ? 1.0 / m.started : 0;
   return {{"layer", m.layer},
           {"arch", m.arch},
+          {"path", CyclePathName(m.path)},
           {"concurrency", m.concurrency},
           {"trial", m.trial},
           {"started", m.started},
@@ -318,9 +355,15 @@ ThroughputSections RunThroughputSuite(const ThroughputRunConfig& config,
         c.arch = arch_name;
         c.name = "k" + std::to_string(k);
         c.repeat = trial;
-        c.spec_ref = "closed loop: create, start, wait, delete; at most K in flight";
+        const CyclePath path = slot.layer != nullptr
+                                   ? CyclePathFor(slot.layer->capabilities(), config.path)
+                                   : config.path.value_or(CyclePath::kLifecycle);
+        c.spec_ref = path == CyclePath::kRun
+                         ? "closed loop: run to exit and removal in one call; at most K in flight"
+                         : "closed loop: create, start, wait, delete; at most K in flight";
         if (why.empty()) {
           ThroughputConfig cfg;
+          cfg.path = path;
           cfg.containers = config.containers;
           cfg.concurrency = k;
           cfg.warmup = config.warmup;

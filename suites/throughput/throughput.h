@@ -1,8 +1,10 @@
 // The parallel-start throughput suite: a closed loop of N containers, at most K in flight,
-// each doing create → start → wait (the probe exits at once) → delete, with per-operation and
-// end-to-end latencies per container, through one driver per worker. A full lifecycle is
-// validated before timing and warm-up iterations are not counted. Calibration (the raw spawn
-// floor, polyarch's own spawn path, the null driver's ceiling) is measured in the same run so
+// each running a probe that exits at once, with end-to-end latencies per container, through
+// one driver per worker. A container's cycle is either the layer's run (one call of the stack
+// where it has one: `crun run`, the path users compare a runtime with) or the four verbs
+// create → start → wait → delete, each timed, which also yields per-operation percentiles. A full
+// lifecycle is validated before timing and warm-up iterations are not counted. Calibration (the raw
+// spawn floor, polyarch's own spawn path, the null driver's ceiling) is measured in the same run so
 // every figure can be read as a ratio.
 #ifndef POLYARCH_SUITES_THROUGHPUT_THROUGHPUT_H_
 #define POLYARCH_SUITES_THROUGHPUT_THROUGHPUT_H_
@@ -10,18 +12,33 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "harness/core/status.h"
 #include "harness/drivers/driver.h"
 #include "harness/report/result.h"
 #include "harness/report/stats.h"
 
 namespace polyarch {
 
+// What one container's cycle is.
+enum class CyclePath {
+  kRun,        // Driver::Run: latency "run" (and end_to_end)
+  kLifecycle,  // create, start, wait, delete: latencies per operation (and end_to_end)
+};
+std::string_view CyclePathName(CyclePath p);  // "run", "lifecycle"
+// "auto" (nullopt: run where the layer has a single-call run, lifecycle elsewhere), "run",
+// "lifecycle"; anything else is InvalidArgument.
+Result<std::optional<CyclePath>> ParseCyclePath(std::string_view text);
+// The path a layer is measured on when `chosen` is the plan's choice.
+CyclePath CyclePathFor(const Capabilities& layer, std::optional<CyclePath> chosen);
+
 struct ThroughputConfig {
+  CyclePath path = CyclePath::kLifecycle;
   int containers = 40;    // N, counted containers per measurement
   int concurrency = 1;    // K
   int warmup = 2;         // per worker, not counted
@@ -41,6 +58,7 @@ struct CpuSample {
 struct ThroughputMeasurement {
   std::string layer;
   std::string arch;  // or "mixed"
+  CyclePath path = CyclePath::kLifecycle;
   int concurrency = 0;
   int trial = 0;
   int started = 0;   // counted containers that went through the whole cycle
@@ -48,7 +66,8 @@ struct ThroughputMeasurement {
   int timeouts = 0;  // cycles where wait hit the deadline
   double wall_s = 0;
   double starts_per_s = 0;
-  std::map<std::string, Distribution> latency_ms;  // create, start, wait, delete, end_to_end
+  // run or create, start, wait, delete (by path); end_to_end
+  std::map<std::string, Distribution> latency_ms;
   CpuSample cpu;
   std::vector<std::string> first_errors;  // a few, for the report
 };
@@ -82,6 +101,7 @@ std::vector<Scaling> ComputeScaling(const std::vector<ThroughputMeasurement>& sa
 // The suite as a run runs it: every layer × arch (and, with mixed_arch, a storm over every
 // arch at once) × K × trial is a case, in that order, each reported as it finishes.
 struct ThroughputRunConfig {
+  std::optional<CyclePath> path;  // nullopt: CyclePathFor each layer
   int containers = 40;
   std::vector<int> concurrency = {1, 4, 10};
   int warmup = 2;

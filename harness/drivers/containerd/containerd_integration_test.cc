@@ -228,6 +228,12 @@ TEST_F(ContainerdIntegrationTest, LifecycleAmd64) { Lifecycle("amd64"); }
 
 TEST_F(ContainerdIntegrationTest, LifecycleS390xUnderBinfmt) { Lifecycle("s390x"); }
 
+// Run is the four verbs here (containerd has no single call for it), and leaves nothing.
+TEST_F(ContainerdIntegrationTest, RunLeavesNothingWhicheverWayItEnds) {
+  EXPECT_FALSE(driver_->capabilities().single_call_run);
+  testing::ExpectRunLeavesNothing(*driver_, *Arch("amd64"), Spec("run", "amd64", {}).id);
+}
+
 TEST_F(ContainerdIntegrationTest, ExitCodeIsWhatWaitReports) {
   for (std::string_view arch : {"amd64", "s390x"}) {
     SCOPED_TRACE(std::string(arch));

@@ -232,6 +232,13 @@ TEST_F(DockerIntegrationTest, LifecycleAmd64) { Lifecycle("amd64"); }
 
 TEST_F(DockerIntegrationTest, LifecycleS390xUnderBinfmt) { Lifecycle("s390x"); }
 
+// Run is the four verbs through the Engine API, and leaves nothing.
+TEST_F(DockerIntegrationTest, RunLeavesNothingWhicheverWayItEnds) {
+  auto d = layer_->NewDriver();
+  EXPECT_FALSE(d->capabilities().single_call_run);
+  testing::ExpectRunLeavesNothing(*d, **LookupArch("amd64"), Id("run"));
+}
+
 TEST_F(DockerIntegrationTest, AnExitCodeIsWhatWaitReports) {
   auto d = layer_->NewDriver();
   for (const char* arch : {"amd64", "s390x"}) {
