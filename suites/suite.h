@@ -104,7 +104,9 @@ struct CaseDef {
   std::string spec_ref;  // the requirement checked, when there is one
   std::vector<Need> needs;
   std::function<void(CaseContext&)> body;
-  bool serial = false;         // must not run beside other cases of the same layer × arch
+  // Runs with no other case of its arch beside it, and no other serial case (harness/run/
+  // case_queue.h): it changes the arch's binfmt entry, or starts twenty containers at once.
+  bool serial = false;
   bool emulated_only = false;  // meaningless for the host's own arch: not planned there
 };
 

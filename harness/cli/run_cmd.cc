@@ -43,7 +43,10 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--filter", o->filter,
                   "Glob over case names or ids (e.g. 'exit_code_*', '*/s390x/*')");
   cmd->add_option("--repeat", o->repeat, "Run every case N times")->check(CLI::Range(1, 1000));
-  cmd->add_option("--jobs", o->jobs, "Cases run in parallel, each worker with its own drivers")
+  cmd->add_option("--jobs", o->jobs,
+                  "Cases run in parallel, each worker with its own drivers (default: one per "
+                  "usable core, " +
+                      std::to_string(UsableCores()) + " here; cases that must run alone still do)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--report-dir", o->report_dir,
                   "Where the reports go (default <state-dir>/reports/<run-id>)");

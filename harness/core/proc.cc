@@ -1,10 +1,13 @@
 #include "harness/core/proc.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <thread>
 
 #include "harness/core/fs.h"
 
@@ -68,6 +71,15 @@ bool ProcessGone(pid_t pid) {
   if (::kill(pid, 0) != 0) return errno == ESRCH;
   ProcStat st;
   return !ReadProcStat(pid, &st) || st.state == 'Z';
+}
+
+int UsableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
+    return CPU_COUNT(&set);
+  }
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 }  // namespace polyarch

@@ -33,6 +33,10 @@ bool ReadProcStat(pid_t pid, ProcStat* out, const std::string& root = "");
 // True when `pid` no longer runs: gone, or a zombie nobody has reaped yet.
 bool ProcessGone(pid_t pid);
 
+// The CPUs this process may run on (its affinity mask, which a container or `taskset`
+// narrows), at least 1.
+int UsableCores();
+
 }  // namespace polyarch
 
 #endif  // POLYARCH_HARNESS_CORE_PROC_H_

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "binfmt/arch.h"
+#include "harness/core/proc.h"
 #include "harness/core/status.h"
 
 namespace polyarch {
@@ -50,7 +51,7 @@ struct Plan {
   std::vector<const ArchInfo*> arches;  // empty: every arch that has an image
   std::string filter = "*";             // glob over case names ("exit_code_*", "*/s390x/*")
   int repeat = 1;
-  int jobs = 1;
+  int jobs = UsableCores();  // workers for the cases that may run side by side
   bool strict = false;       // a skip counts as a failure
   bool keep = false;         // leave the run directory (bundles, daemon state, logs) behind
   std::string report_dir;

@@ -1,5 +1,7 @@
 #include "harness/run/plan.h"
 
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 namespace polyarch {
@@ -30,6 +32,11 @@ TEST(PlanTest, SuiteFileInYamlOrJsonGivesThePlan) {
   EXPECT_EQ(p->throughput.concurrency, (std::vector<int>{1, 2}));
   EXPECT_EQ(p->throughput.cycle, "lifecycle");
   EXPECT_EQ(Plan().throughput.cycle, "auto");
+  // Workers: one per core this process may run on, unless a plan says otherwise.
+  EXPECT_EQ(Plan().jobs, UsableCores());
+  cpu_set_t mask;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(mask), &mask), 0);
+  EXPECT_EQ(UsableCores(), CPU_COUNT(&mask));
   auto j = ParseSuiteText(R"({"suites": ["crossarch"], "jobs": 2})", "plan.json");
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ(j->jobs, 2);

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +31,7 @@
 #include "harness/report/json_reporter.h"
 #include "harness/report/junit_reporter.h"
 #include "harness/report/views.h"
+#include "harness/run/case_queue.h"
 #include "harness/run/mount_check.h"
 #include "harness/run/outcome.h"
 #include "harness/run/recovery.h"
@@ -280,19 +280,13 @@ void Run::RunOne(const Item& item, std::map<std::string, std::unique_ptr<Driver>
 }
 
 void Run::RunCases(std::vector<Item> items) {
-  std::deque<Item> parallel, serial;
-  for (auto& i : items) (i.def->serial ? serial : parallel).push_back(i);
-  std::mutex mu;
-  auto worker = [&](std::deque<Item>* queue) {
+  std::vector<CaseQueue::Entry> entries;
+  for (const auto& i : items) entries.push_back({std::string(i.arch->name), i.def->serial});
+  CaseQueue queue(std::move(entries));
+  auto worker = [&] {
     std::map<std::string, std::unique_ptr<Driver>> drivers;  // one per layer, per worker
-    for (;;) {
-      Item item;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (queue->empty() || g_signal.load() != 0) return;
-        item = queue->front();
-        queue->pop_front();
-      }
+    while (auto index = queue.Next([] { return g_signal.load() != 0; })) {
+      const Item& item = items[*index];
       // RunCase already turns an exception in a case body into that case's error; this
       // catches one from anywhere else on the way (a driver's construction), so it too ends
       // one case and not the run.
@@ -309,12 +303,12 @@ void Run::RunCases(std::vector<Item> items) {
         sink_->Add(
             Ended(item, CaseStatus::kError, "the harness stopped on an exception: " + thrown));
       }
+      queue.Done(*index);
     }
   };
   std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(1, plan_.jobs); ++i) threads.emplace_back(worker, &parallel);
+  for (int i = 0; i < std::max(1, plan_.jobs); ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
-  worker(&serial);  // serial cases one at a time, with nothing else running
 }
 
 // The throughput suite measures: it runs alone, after every other case, one layer at a time.
