@@ -51,6 +51,19 @@ struct Cycle {
   std::string error;
 };
 
+// What the step that waited for the probe (`verb`: run or wait) says of the cycle: the probe
+// exited 0, or the cycle's error.
+void JudgeExit(const WaitResult& w, const char* verb, Cycle* c) {
+  if (!w.ok()) {
+    c->error = std::string(verb) + ": " + w.status.message();
+  } else if (!w.exited) {
+    c->timed_out = true;
+    c->error = std::string(verb) + ": the probe did not exit within the deadline";
+  } else if (w.exit_code != 0) {
+    c->error = "the probe exited " + std::to_string(w.exit_code);
+  }
+}
+
 // One container's cycle. The verbs are not recorded as a case's steps: a measurement makes
 // thousands of them, and what it reports is their durations, kept in the cycle, and its
 // first error.
@@ -66,14 +79,7 @@ Cycle OneCycle(Driver& d, CyclePath path, const std::string& id, const ArchInfo&
   if (path == CyclePath::kRun) {
     WaitResult w = Guarded([&] { return d.Run(spec, timeout); });
     c.run = Ms(w.duration_ns);
-    if (!w.ok()) {
-      c.error = "run: " + w.status.message();
-    } else if (!w.exited) {
-      c.timed_out = true;
-      c.error = "run: the probe did not exit within the deadline";
-    } else if (w.exit_code != 0) {
-      c.error = "the probe exited " + std::to_string(w.exit_code);
-    }
+    JudgeExit(w, "run", &c);
     c.total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     c.ok = c.error.empty();
     return c;
@@ -89,14 +95,7 @@ Cycle OneCycle(Driver& d, CyclePath path, const std::string& id, const ArchInfo&
   if (st.ok()) {
     WaitResult w = Guarded([&] { return d.Wait(id, timeout); });
     c.wait = Ms(w.duration_ns);
-    if (!w.ok()) {
-      c.error = "wait: " + w.status.message();
-    } else if (!w.exited) {
-      c.timed_out = true;
-      c.error = "wait: the probe did not exit within the deadline";
-    } else if (w.exit_code != 0) {
-      c.error = "the probe exited " + std::to_string(w.exit_code);
-    }
+    JudgeExit(w, "wait", &c);
   } else {
     c.error = "start: " + st.status.message();
   }
