@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -108,6 +109,13 @@ void Reaper::Claim(pid_t pid) {
   Impl* s = impl();
   std::lock_guard<std::mutex> lock(s->mu);
   s->claimed.insert(pid);
+  // A status kept for this pid belongs to a process the loop already reaped; if a process has
+  // the pid now, the kernel has given it to a new one, and that old status must not answer for
+  // it. (Seen with daemons' orphans churning pids beside a container whose init got a reused
+  // pid: its Wait returned the orphan's exit status at once.)
+  if (::kill(pid, 0) == 0 || errno == EPERM) {
+    s->statuses.erase(pid);
+  }
 }
 
 void Reaper::Release(pid_t pid) {
