@@ -22,8 +22,10 @@ if [[ $(uname -m) == x86_64 ]]; then COMPILER[amd64]=gcc; fi
 
 # -ffp-contract=off: a fused multiply-add rounds once instead of twice, and only some
 # targets have one, so contraction would make float_checksum differ between arches.
-readonly CFLAGS=(-std=c11 -D_GNU_SOURCE -O2 -static -pthread -Wall -Wextra -Werror
-  -ffp-contract=off)
+# -D_FILE_OFFSET_BITS=64: 64-bit file sizes, inode numbers and resource limits on the
+# 32-bit arches too (`check` reports limits of 2^32 and more, and stats large inodes).
+readonly CFLAGS=(-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -static -pthread -Wall
+  -Wextra -Werror -ffp-contract=off)
 
 if [[ $# -lt 1 ]]; then
   echo "usage: $0 OUTDIR [ARCH...]  (arches: ${ALL_ARCHES[*]})" >&2

@@ -1,6 +1,8 @@
 // probe: a static program that runs inside a container of any CPU architecture and reports
-// what it observes. `probe info` prints one JSON line; the other subcommands give the
-// harness controllable behaviour (exit codes, signals, files, environment).
+// what it observes. `probe info` prints one JSON line; `probe check` prints one JSON line of
+// what the process was given (ids, environment, limits, namespaces, mounts), to compare with
+// the OCI config; the other subcommands give the harness controllable behaviour (exit
+// codes, signals, files, environment).
 //
 // Plain C11 + POSIX so that every Debian cross compiler builds it with -static. The
 // deterministic fields of `info` must come out identical on every architecture, so that
@@ -10,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,7 +48,19 @@ static const char kUsage[] =
     "  cat PATH                 copy the file to stdout\n"
     "  env NAME                 print $NAME; exit 1 if it is not set\n"
     "  mark PATH                write its own pid (as seen inside) to PATH, print 'ready',\n"
-    "                           then wait until signalled (exits 143 on SIGTERM)\n";
+    "                           then wait until signalled (exits 143 on SIGTERM)\n"
+    "  check [OPTION...]        print one JSON line of what the process was given (ids,\n"
+    "                           environment, limits, namespaces, mounts...); exit 0\n"
+    "    --read PATH            add its first 4096 bytes to \"reads\"\n"
+    "    --stat PATH            add its lstat to \"stats\"\n"
+    "    --write PATH           create/truncate it and write \"x\"; result in \"writes\"\n"
+    "    --mkdir PATH           mkdir it (0755); result in \"mkdirs\"\n"
+    "    --syscall NAME         call getpgid, getsid, getpriority or sched_yield;\n"
+    "                           result in \"syscalls\"\n"
+    "    --exec PATH            run PATH with no arguments or environment; result in\n"
+    "                           \"execs\"\n"
+    "                           (each repeatable; they run in order before the record is\n"
+    "                           taken; a failure is recorded as an errno name)\n";
 
 __attribute__((format(printf, 1, 2))) static int UsageError(const char* fmt, ...) {
   va_list args;
@@ -360,10 +380,10 @@ static size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
 }
 
 // argv[0] and the machine name are arbitrary bytes, but a strict JSON reader rejects
-// invalid UTF-8, so malformed bytes become U+FFFD instead of passing through.
-static void PrintJsonString(const char* str) {
+// invalid UTF-8, so malformed bytes become U+FFFD instead of passing through. Takes a
+// length because file contents (`check --read`) may hold NUL bytes.
+static void PrintJsonBytes(const char* str, size_t n) {
   const unsigned char* s = (const unsigned char*)str;
-  size_t n = strlen(str);
   putchar('"');
   for (size_t i = 0; i < n;) {
     unsigned char c = s[i];
@@ -386,6 +406,8 @@ static void PrintJsonString(const char* str) {
   }
   putchar('"');
 }
+
+static void PrintJsonString(const char* str) { PrintJsonBytes(str, strlen(str)); }
 
 static const char* Endianness(void) {
   // volatile keeps the compiler from answering this at build time.
@@ -594,6 +616,655 @@ static int CmdMark(int argc, char** argv) {
   for (;;) pause();
 }
 
+// ---------------------------------------------------------------------------------------
+// check: one JSON line of what the process was given, for comparison with the OCI config
+
+// build.sh passes -D_FILE_OFFSET_BITS=64. Without it a 32-bit arch clips resource limits to
+// 32 bits and fails open and lstat with EOVERFLOW on large files and large inode numbers.
+_Static_assert(sizeof(rlim_t) == 8, "rlim_t must be 64 bits: build with -D_FILE_OFFSET_BITS=64");
+_Static_assert(sizeof(off_t) == 8, "off_t must be 64 bits: build with -D_FILE_OFFSET_BITS=64");
+
+// Errno values differ between architectures (mips numbers many of them its own way), so
+// failures are reported by name.
+#define ERRNO_NAME(e) \
+  { e, #e }
+static const struct {
+  int code;
+  const char* name;
+} kErrnoNames[] = {
+    ERRNO_NAME(EPERM),     ERRNO_NAME(ENOENT),       ERRNO_NAME(ESRCH),   ERRNO_NAME(EINTR),
+    ERRNO_NAME(EIO),       ERRNO_NAME(ENXIO),        ERRNO_NAME(E2BIG),   ERRNO_NAME(ENOEXEC),
+    ERRNO_NAME(EBADF),     ERRNO_NAME(ECHILD),       ERRNO_NAME(EAGAIN),  ERRNO_NAME(ENOMEM),
+    ERRNO_NAME(EACCES),    ERRNO_NAME(EFAULT),       ERRNO_NAME(EBUSY),   ERRNO_NAME(EEXIST),
+    ERRNO_NAME(EXDEV),     ERRNO_NAME(ENODEV),       ERRNO_NAME(ENOTDIR), ERRNO_NAME(EISDIR),
+    ERRNO_NAME(EINVAL),    ERRNO_NAME(ENFILE),       ERRNO_NAME(EMFILE),  ERRNO_NAME(ENOTTY),
+    ERRNO_NAME(ETXTBSY),   ERRNO_NAME(EFBIG),        ERRNO_NAME(ENOSPC),  ERRNO_NAME(ESPIPE),
+    ERRNO_NAME(EROFS),     ERRNO_NAME(EMLINK),       ERRNO_NAME(EPIPE),   ERRNO_NAME(ERANGE),
+    ERRNO_NAME(EDEADLK),   ERRNO_NAME(ENAMETOOLONG), ERRNO_NAME(ENOSYS),  ERRNO_NAME(ENOTEMPTY),
+    ERRNO_NAME(ELOOP),     ERRNO_NAME(EOVERFLOW),    ERRNO_NAME(EUSERS),  ERRNO_NAME(EOPNOTSUPP),
+    ERRNO_NAME(ETIMEDOUT), ERRNO_NAME(ESTALE),       ERRNO_NAME(EDQUOT),  ERRNO_NAME(ECANCELED),
+};
+#undef ERRNO_NAME
+
+// ENOTSUP is EOPNOTSUPP on Linux, so both come out as "EOPNOTSUPP".
+static const char* ErrnoName(int err) {
+  for (size_t i = 0; i < sizeof kErrnoNames / sizeof kErrnoNames[0]; ++i) {
+    if (kErrnoNames[i].code == err) return kErrnoNames[i].name;
+  }
+  static char other[24];
+  snprintf(other, sizeof other, "E%d", err);
+  return other;
+}
+
+static void PrintJsonStringOrNull(const char* s) {
+  if (s == NULL) {
+    fputs("null", stdout);
+  } else {
+    PrintJsonString(s);
+  }
+}
+
+static void PrintErrno(int err) { printf("{\"errno\":\"%s\"}", ErrnoName(err)); }
+
+// Starts the member `key` of an object; *first tracks whether a comma is due.
+static void PrintMember(bool* first, const char* key) {
+  if (!*first) putchar(',');
+  *first = false;
+  PrintJsonString(key);
+  putchar(':');
+}
+
+enum { kCheckReadLimit = 4096, kCheckLinkLimit = 4096, kCheckTextLimit = 65536 };
+
+// Reads up to `cap` bytes of `path`, until EOF: /proc files report size 0, and a read may
+// return less than asked for. Returns 0 or the errno of the failing call.
+static int ReadUpTo(const char* path, char* buf, size_t cap, size_t* len) {
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int err = 0;
+  while (*len < cap) {
+    ssize_t n = read(fd, buf + *len, cap - *len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    *len += (size_t)n;
+  }
+  close(fd);
+  return err;
+}
+
+// The text of a (small) kernel file as a JSON string, or null if it cannot be read.
+static char g_check_text[kCheckTextLimit];
+static void PrintFileText(const char* path) {
+  size_t len;
+  if (ReadUpTo(path, g_check_text, sizeof g_check_text, &len) != 0) {
+    fputs("null", stdout);
+  } else {
+    PrintJsonBytes(g_check_text, len);
+  }
+}
+
+enum CheckKind { kCheckRead, kCheckStat, kCheckWrite, kCheckMkdir, kCheckSyscall, kCheckExec };
+static const struct {
+  const char* option;
+  const char* key;  // of the record's object holding this option's results
+} kCheckKinds[] = {{"--read", "reads"},   {"--stat", "stats"},       {"--write", "writes"},
+                   {"--mkdir", "mkdirs"}, {"--syscall", "syscalls"}, {"--exec", "execs"}};
+enum { kCheckKindCount = sizeof kCheckKinds / sizeof kCheckKinds[0] };
+
+static long long SyscallGetpgid(void) { return getpgid(0); }
+static long long SyscallGetsid(void) { return getsid(0); }
+static long long SyscallGetpriority(void) { return getpriority(PRIO_PROCESS, 0); }
+static long long SyscallSchedYield(void) { return sched_yield(); }
+
+// Each returns -1 with errno set on failure; getpriority may also return -1 on success,
+// which is why errno is cleared before the call.
+static const struct {
+  const char* name;
+  long long (*call)(void);
+} kCheckSyscalls[] = {{"getpgid", SyscallGetpgid},
+                      {"getsid", SyscallGetsid},
+                      {"getpriority", SyscallGetpriority},
+                      {"sched_yield", SyscallSchedYield}};
+enum { kCheckSyscallCount = sizeof kCheckSyscalls / sizeof kCheckSyscalls[0] };
+
+struct CheckAction {
+  enum CheckKind kind;
+  const char* arg;  // the option's PATH or NAME
+  int syscall;      // --syscall: index into kCheckSyscalls
+  int err;          // 0: the action succeeded
+  char* data;       // --read: the content; --stat of a link: its target (NULL: unreadable)
+  size_t data_len;  // of data
+  struct stat st;   // --stat
+  long long ret;    // --syscall
+  int wait_status;  // --exec
+};
+
+static void CheckRead(struct CheckAction* a) {
+  a->data = malloc(kCheckReadLimit);
+  if (a->data == NULL) {
+    a->err = ENOMEM;
+    return;
+  }
+  a->err = ReadUpTo(a->arg, a->data, kCheckReadLimit, &a->data_len);
+}
+
+static void CheckStat(struct CheckAction* a) {
+  if (lstat(a->arg, &a->st) != 0) {
+    a->err = errno;
+    return;
+  }
+  if (!S_ISLNK(a->st.st_mode)) return;
+  a->data = malloc(kCheckLinkLimit);
+  ssize_t n = a->data == NULL ? -1 : readlink(a->arg, a->data, kCheckLinkLimit);
+  if (n < 0) {
+    free(a->data);
+    a->data = NULL;
+  } else {
+    a->data_len = (size_t)n;
+  }
+}
+
+static void CheckWrite(struct CheckAction* a) {
+  int fd = open(a->arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    a->err = errno;
+    return;
+  }
+  if (!WriteAll(fd, "x", 1)) a->err = errno;
+  // Some filesystems report a failed write only at close.
+  if (close(fd) != 0 && a->err == 0) a->err = errno;
+}
+
+static void CheckExec(struct CheckAction* a) {
+  // The child reports a failed execve through the pipe; a successful one closes it.
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    a->err = errno;
+    return;
+  }
+  fflush(stdout);
+  pid_t child = fork();
+  if (child < 0) {
+    a->err = errno;
+    close(report[0]);
+    close(report[1]);
+    return;
+  }
+  if (child == 0) {
+    // Whatever the program prints must not end up in the record's stream.
+    int null_fd = open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+      dup2(null_fd, STDIN_FILENO);
+      dup2(null_fd, STDOUT_FILENO);
+      if (null_fd > STDERR_FILENO) close(null_fd);
+    } else {
+      dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
+    char* child_argv[] = {(char*)a->arg, NULL};
+    char* child_env[] = {NULL};
+    execve(a->arg, child_argv, child_env);
+    int err = errno;
+    ssize_t ignored = write(report[1], &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+  }
+  close(report[1]);
+  int exec_err = 0;
+  ssize_t n;
+  do {
+    n = read(report[0], &exec_err, sizeof exec_err);
+  } while (n < 0 && errno == EINTR);
+  close(report[0]);
+  int status;
+  pid_t r;
+  do {
+    r = waitpid(child, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  if (n == (ssize_t)sizeof exec_err) {
+    a->err = exec_err;
+  } else if (r != child) {
+    a->err = errno;
+  } else {
+    a->wait_status = status;
+  }
+}
+
+static void RunCheckAction(struct CheckAction* a) {
+  switch (a->kind) {
+    case kCheckRead:
+      CheckRead(a);
+      break;
+    case kCheckStat:
+      CheckStat(a);
+      break;
+    case kCheckWrite:
+      CheckWrite(a);
+      break;
+    case kCheckMkdir:
+      if (mkdir(a->arg, 0755) != 0) a->err = errno;
+      break;
+    case kCheckSyscall:
+      errno = 0;
+      a->ret = kCheckSyscalls[a->syscall].call();
+      if (a->ret == -1 && errno != 0) a->err = errno;
+      break;
+    case kCheckExec:
+      CheckExec(a);
+      break;
+  }
+}
+
+static const char* FileType(mode_t mode) {
+  if (S_ISREG(mode)) return "reg";
+  if (S_ISDIR(mode)) return "dir";
+  if (S_ISLNK(mode)) return "lnk";
+  if (S_ISCHR(mode)) return "chr";
+  if (S_ISBLK(mode)) return "blk";
+  if (S_ISFIFO(mode)) return "fifo";
+  if (S_ISSOCK(mode)) return "sock";
+  return "unknown";
+}
+
+static void PrintCheckResult(const struct CheckAction* a) {
+  if (a->err != 0) {
+    PrintErrno(a->err);
+    return;
+  }
+  switch (a->kind) {
+    case kCheckRead:
+      fputs("{\"content\":", stdout);
+      PrintJsonBytes(a->data, a->data_len);
+      putchar('}');
+      break;
+    case kCheckStat: {
+      const struct stat* st = &a->st;
+      bool device = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode);
+      printf("{\"type\":\"%s\",\"mode\":%u,\"uid\":%ju,\"gid\":%ju,\"major\":%u,\"minor\":%u",
+             FileType(st->st_mode), (unsigned)(st->st_mode & 07777), (uintmax_t)st->st_uid,
+             (uintmax_t)st->st_gid, device ? major(st->st_rdev) : 0,
+             device ? minor(st->st_rdev) : 0);
+      printf(",\"size\":%jd", (intmax_t)st->st_size);
+      if (S_ISLNK(st->st_mode)) {
+        fputs(",\"target\":", stdout);
+        if (a->data == NULL) {
+          fputs("null", stdout);
+        } else {
+          PrintJsonBytes(a->data, a->data_len);
+        }
+      }
+      putchar('}');
+      break;
+    }
+    case kCheckWrite:
+    case kCheckMkdir:
+      fputs("{\"ok\":true}", stdout);
+      break;
+    case kCheckSyscall:
+      printf("{\"ret\":%lld}", a->ret);
+      break;
+    case kCheckExec:
+      if (WIFEXITED(a->wait_status)) {
+        printf("{\"ok\":true,\"exit\":%d}", WEXITSTATUS(a->wait_status));
+      } else {
+        printf("{\"ok\":true,\"signal\":%d}", WTERMSIG(a->wait_status));
+      }
+      break;
+  }
+}
+
+// Each numeric id as the kernel gives it; uid_t and gid_t are unsigned on Linux.
+static void PrintIds(void) {
+  uid_t ruid, euid, suid;
+  gid_t rgid, egid, sgid;
+  // These cannot fail when given valid pointers.
+  getresuid(&ruid, &euid, &suid);
+  getresgid(&rgid, &egid, &sgid);
+  printf(",\"uid\":%ju,\"euid\":%ju,\"suid\":%ju,\"gid\":%ju,\"egid\":%ju,\"sgid\":%ju",
+         (uintmax_t)ruid, (uintmax_t)euid, (uintmax_t)suid, (uintmax_t)rgid, (uintmax_t)egid,
+         (uintmax_t)sgid);
+  // NGROUPS_MAX is the kernel's limit, so the call cannot fail for lack of room.
+  static gid_t groups[NGROUPS_MAX];
+  int n = getgroups(NGROUPS_MAX, groups);
+  fputs(",\"groups\":", stdout);
+  if (n < 0) {
+    fputs("null", stdout);
+  } else {
+    putchar('[');
+    for (int i = 0; i < n; ++i) printf("%s%ju", i ? "," : "", (uintmax_t)groups[i]);
+    putchar(']');
+  }
+}
+
+static bool IsWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+// The selected /proc/self/status fields, in this order, with the value the kernel prints.
+static void PrintStatus(void) {
+  static const char* const kFields[] = {"CapInh", "CapPrm",     "CapEff",  "CapBnd",
+                                        "CapAmb", "NoNewPrivs", "Seccomp", "Umask"};
+  enum { kFieldCount = sizeof kFields / sizeof kFields[0], kValueMax = 64 };
+  char values[kFieldCount][kValueMax];
+  bool found[kFieldCount] = {false};
+  FILE* f = fopen("/proc/self/status", "re");
+  char* line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  while (f != NULL && (len = getline(&line, &cap, f)) > 0) {
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      size_t key_len = strlen(kFields[i]);
+      if ((size_t)len <= key_len || strncmp(line, kFields[i], key_len) != 0 ||
+          line[key_len] != ':') {
+        continue;
+      }
+      size_t start = key_len + 1, end = (size_t)len;
+      while (start < end && IsWhitespace(line[start])) ++start;
+      while (end > start && IsWhitespace(line[end - 1])) --end;
+      size_t n = end - start < kValueMax - 1 ? end - start : kValueMax - 1;
+      memcpy(values[i], line + start, n);
+      values[i][n] = '\0';
+      found[i] = true;
+    }
+  }
+  free(line);
+  if (f != NULL) fclose(f);
+  fputs(",\"status\":{", stdout);
+  bool first = true;
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    if (!found[i]) continue;
+    PrintMember(&first, kFields[i]);
+    PrintJsonString(values[i]);
+  }
+  putchar('}');
+}
+
+static void PrintRlimits(void) {
+#define RLIMIT_NAME(r) \
+  { r, #r }
+  static const struct {
+    int resource;
+    const char* name;
+  } kRlimits[] = {
+      RLIMIT_NAME(RLIMIT_CPU),      RLIMIT_NAME(RLIMIT_FSIZE),  RLIMIT_NAME(RLIMIT_DATA),
+      RLIMIT_NAME(RLIMIT_STACK),    RLIMIT_NAME(RLIMIT_CORE),   RLIMIT_NAME(RLIMIT_RSS),
+      RLIMIT_NAME(RLIMIT_NPROC),    RLIMIT_NAME(RLIMIT_NOFILE), RLIMIT_NAME(RLIMIT_MEMLOCK),
+      RLIMIT_NAME(RLIMIT_AS),       RLIMIT_NAME(RLIMIT_LOCKS),  RLIMIT_NAME(RLIMIT_SIGPENDING),
+      RLIMIT_NAME(RLIMIT_MSGQUEUE), RLIMIT_NAME(RLIMIT_NICE),   RLIMIT_NAME(RLIMIT_RTPRIO),
+      RLIMIT_NAME(RLIMIT_RTTIME),
+  };
+#undef RLIMIT_NAME
+  fputs(",\"rlimits\":{", stdout);
+  bool first = true;
+  for (size_t i = 0; i < sizeof kRlimits / sizeof kRlimits[0]; ++i) {
+    PrintMember(&first, kRlimits[i].name);
+    struct rlimit lim;
+    if (getrlimit(kRlimits[i].resource, &lim) != 0) {
+      PrintErrno(errno);
+      continue;
+    }
+    // RLIM_INFINITY is all ones in 64 bits on every arch once rlim_t is 64 bits wide.
+    rlim_t values[2] = {lim.rlim_cur, lim.rlim_max};
+    for (int j = 0; j < 2; ++j) {
+      fputs(j == 0 ? "{\"soft\":" : ",\"hard\":", stdout);
+      if (values[j] == RLIM_INFINITY) {
+        fputs("-1", stdout);
+      } else {
+        printf("%" PRIu64, (uint64_t)values[j]);
+      }
+    }
+    putchar('}');
+  }
+  putchar('}');
+}
+
+static void PrintOomScoreAdj(void) {
+  char buf[32];
+  size_t len;
+  fputs(",\"oom_score_adj\":", stdout);
+  if (ReadUpTo("/proc/self/oom_score_adj", buf, sizeof buf - 1, &len) == 0) {
+    buf[len] = '\0';
+    char* end;
+    errno = 0;
+    long v = strtol(buf, &end, 10);
+    if (end != buf && errno == 0 && (*end == '\n' || *end == '\0')) {
+      printf("%ld", v);
+      return;
+    }
+  }
+  fputs("null", stdout);
+}
+
+static void PrintNamespaces(void) {
+  static const char* const kNamespaces[] = {"pid", "mnt",  "net",    "ipc",
+                                            "uts", "user", "cgroup", "time"};
+  fputs(",\"ns\":{", stdout);
+  bool first = true;
+  for (size_t i = 0; i < sizeof kNamespaces / sizeof kNamespaces[0]; ++i) {
+    PrintMember(&first, kNamespaces[i]);
+    char path[64], target[256];
+    snprintf(path, sizeof path, "/proc/self/ns/%s", kNamespaces[i]);
+    ssize_t n = readlink(path, target, sizeof target);
+    if (n < 0) {
+      fputs("null", stdout);
+    } else {
+      PrintJsonBytes(target, (size_t)n);
+    }
+  }
+  putchar('}');
+}
+
+// The kernel writes space, tab, newline and backslash in mountinfo's paths as \ooo.
+static size_t UnescapeOctal(const char* s, size_t n, char* out) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+        s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out[o++] = (char)((s[i + 1] - '0') << 6 | (s[i + 2] - '0') << 3 | (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out[o++] = s[i];
+    }
+  }
+  return o;
+}
+
+struct Span {
+  const char* p;
+  size_t n;
+};
+
+static bool SpanIs(struct Span s, const char* text) {
+  return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0;
+}
+
+// A JSON number as the kernel printed it: digits without a leading zero.
+static bool SpanIsNumber(struct Span s) {
+  if (s.n == 0 || s.n > 10 || (s.n > 1 && s.p[0] == '0')) return false;
+  for (size_t i = 0; i < s.n; ++i) {
+    if (s.p[i] < '0' || s.p[i] > '9') return false;
+  }
+  return true;
+}
+
+// One line of /proc/self/mountinfo (proc(5)):
+//   36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+// as an object; paths, fstype and source unescaped. Options keep their escapes, which keep
+// their commas unambiguous. A line that does not have that shape is kept as "unparsed".
+static void PrintMountinfoLine(const char* line, size_t len, char* scratch) {
+  enum { kMaxFields = 64 };
+  struct Span f[kMaxFields];
+  size_t nf = 0;
+  bool fits = true;
+  for (size_t i = 0; i < len && fits; ++i) {
+    size_t j = i;
+    while (j < len && line[j] != ' ') ++j;
+    if (nf == kMaxFields) fits = false;
+    if (fits) f[nf++] = (struct Span){line + i, j - i};
+    i = j;
+  }
+  size_t sep = 6;
+  while (sep < nf && !SpanIs(f[sep], "-")) ++sep;
+  if (!fits || sep + 4 != nf || !SpanIsNumber(f[0]) || !SpanIsNumber(f[1])) {
+    fputs("{\"unparsed\":", stdout);
+    PrintJsonBytes(line, len);
+    putchar('}');
+    return;
+  }
+  printf("{\"id\":%.*s,\"parent\":%.*s,\"dev\":", (int)f[0].n, f[0].p, (int)f[1].n, f[1].p);
+  PrintJsonBytes(f[2].p, f[2].n);
+  fputs(",\"root\":", stdout);
+  PrintJsonBytes(scratch, UnescapeOctal(f[3].p, f[3].n, scratch));
+  fputs(",\"mount_point\":", stdout);
+  PrintJsonBytes(scratch, UnescapeOctal(f[4].p, f[4].n, scratch));
+  fputs(",\"options\":", stdout);
+  PrintJsonBytes(f[5].p, f[5].n);
+  // The optional fields are single-space separated in the line already.
+  fputs(",\"optional\":", stdout);
+  if (sep == 6) {
+    PrintJsonBytes("", 0);
+  } else {
+    PrintJsonBytes(f[6].p, (size_t)(f[sep - 1].p + f[sep - 1].n - f[6].p));
+  }
+  fputs(",\"fstype\":", stdout);
+  PrintJsonBytes(scratch, UnescapeOctal(f[sep + 1].p, f[sep + 1].n, scratch));
+  fputs(",\"source\":", stdout);
+  PrintJsonBytes(scratch, UnescapeOctal(f[sep + 2].p, f[sep + 2].n, scratch));
+  fputs(",\"super_options\":", stdout);
+  PrintJsonBytes(f[sep + 3].p, f[sep + 3].n);
+  putchar('}');
+}
+
+static void PrintMountinfo(void) {
+  fputs(",\"mountinfo\":", stdout);
+  FILE* f = fopen("/proc/self/mountinfo", "re");
+  if (f == NULL) {
+    fputs("null", stdout);
+    return;
+  }
+  putchar('[');
+  char* line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  char* scratch = NULL;  // unescaped fields: never longer than the line
+  size_t scratch_cap = 0;
+  bool first = true;
+  while ((len = getline(&line, &cap, f)) > 0) {
+    if (line[len - 1] == '\n') --len;
+    if (scratch_cap < cap) {
+      free(scratch);
+      scratch = malloc(cap);
+      scratch_cap = scratch == NULL ? 0 : cap;
+      if (scratch == NULL) break;
+    }
+    if (!first) putchar(',');
+    first = false;
+    PrintMountinfoLine(line, (size_t)len, scratch);
+  }
+  free(scratch);
+  free(line);
+  fclose(f);
+  putchar(']');
+}
+
+static int CmdCheck(int argc, char** argv) {
+  // At most one action per two arguments.
+  struct CheckAction* actions = calloc((size_t)argc / 2 + 1, sizeof *actions);
+  if (actions == NULL) {
+    perror("probe: check");
+    return kExitFailed;
+  }
+  size_t count = 0;
+  for (int i = 2; i < argc; i += 2) {
+    int kind = 0;
+    while (kind < kCheckKindCount && strcmp(argv[i], kCheckKinds[kind].option) != 0) ++kind;
+    if (kind == kCheckKindCount) return UsageError("check: unknown option '%s'", argv[i]);
+    if (i + 1 == argc) return UsageError("check: %s needs an argument", argv[i]);
+    struct CheckAction* a = &actions[count];
+    *a = (struct CheckAction){.kind = (enum CheckKind)kind, .arg = argv[i + 1]};
+    // Results are keyed by the argument, so each may appear once per option.
+    for (size_t j = 0; j < count; ++j) {
+      if (actions[j].kind == a->kind && strcmp(actions[j].arg, a->arg) == 0) {
+        return UsageError("check: %s '%s' given twice", argv[i], a->arg);
+      }
+    }
+    if (a->kind == kCheckSyscall) {
+      while (a->syscall < kCheckSyscallCount &&
+             strcmp(a->arg, kCheckSyscalls[a->syscall].name) != 0) {
+        a->syscall++;
+      }
+      if (a->syscall == kCheckSyscallCount) {
+        return UsageError(
+            "check: unknown syscall '%s' (known: getpgid getsid getpriority "
+            "sched_yield)",
+            a->arg);
+      }
+    }
+    ++count;
+  }
+  // The actions run first, in the order given, so that one may prepare for the next.
+  for (size_t i = 0; i < count; ++i) RunCheckAction(&actions[i]);
+
+  fputs("{\"check_version\":1,\"args\":[", stdout);
+  for (int i = 0; i < argc; ++i) {
+    if (i) putchar(',');
+    PrintJsonString(argv[i]);
+  }
+  fputs("],\"env\":[", stdout);
+  for (char** e = environ; e != NULL && *e != NULL; ++e) {
+    if (e != environ) putchar(',');
+    PrintJsonString(*e);
+  }
+  fputs("],\"cwd\":", stdout);
+  static char cwd[PATH_MAX];
+  PrintJsonStringOrNull(getcwd(cwd, sizeof cwd));
+  PrintIds();
+  mode_t mask = umask(0);
+  umask(mask);
+  printf(",\"umask\":%u", (unsigned)mask);
+  PrintStatus();
+  printf(",\"no_new_privs\":%d", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+  PrintRlimits();
+  PrintOomScoreAdj();
+  struct utsname uts;
+  bool uname_ok = uname(&uts) == 0;
+  fputs(",\"hostname\":", stdout);
+  PrintJsonStringOrNull(uname_ok ? uts.nodename : NULL);
+  fputs(",\"domainname\":", stdout);
+  PrintJsonStringOrNull(uname_ok ? uts.domainname : NULL);
+  PrintNamespaces();
+  fputs(",\"uid_map\":", stdout);
+  PrintFileText("/proc/self/uid_map");
+  fputs(",\"gid_map\":", stdout);
+  PrintFileText("/proc/self/gid_map");
+  PrintMountinfo();
+  fputs(",\"cgroup\":", stdout);
+  PrintFileText("/proc/self/cgroup");
+
+  for (int kind = 0; kind < kCheckKindCount; ++kind) {
+    bool first = true;
+    for (size_t i = 0; i < count; ++i) {
+      if ((int)actions[i].kind != kind) continue;
+      if (first) {
+        printf(",\"%s\":{", kCheckKinds[kind].key);
+      } else {
+        putchar(',');
+      }
+      first = false;
+      PrintJsonString(actions[i].arg);
+      putchar(':');
+      PrintCheckResult(&actions[i]);
+    }
+    if (!first) putchar('}');
+  }
+  fputs("}\n", stdout);
+  for (size_t i = 0; i < count; ++i) free(actions[i].data);
+  free(actions);
+  return fflush(stdout) == 0 ? kExitOk : kExitFailed;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     fputs(kUsage, stderr);
@@ -610,6 +1281,7 @@ int main(int argc, char** argv) {
   if (strcmp(cmd, "cat") == 0) return CmdCat(argc, argv);
   if (strcmp(cmd, "env") == 0) return CmdEnv(argc, argv);
   if (strcmp(cmd, "mark") == 0) return CmdMark(argc, argv);
+  if (strcmp(cmd, "check") == 0) return CmdCheck(argc, argv);
   UsageError("unknown command '%s'", cmd);
   fputs(kUsage, stderr);
   return kExitUsage;
