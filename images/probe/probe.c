@@ -60,7 +60,10 @@ static const char kUsage[] =
     "    --exec PATH            run PATH with no arguments or environment; result in\n"
     "                           \"execs\"\n"
     "                           (each repeatable; they run in order before the record is\n"
-    "                           taken; a failure is recorded as an errno name)\n";
+    "                           taken; a failure is recorded as an errno name)\n"
+    "    --out PATH             write the record to PATH (atomically) instead of stdout\n"
+    "    --hold                 then stay until signalled (exits 143 on SIGTERM)\n"
+    "    --note TEXT            ignored: an argument the record's args carry\n";
 
 __attribute__((format(printf, 1, 2))) static int UsageError(const char* fmt, ...) {
   va_list args;
@@ -643,6 +646,7 @@ static const struct {
     ERRNO_NAME(EDEADLK),   ERRNO_NAME(ENAMETOOLONG), ERRNO_NAME(ENOSYS),  ERRNO_NAME(ENOTEMPTY),
     ERRNO_NAME(ELOOP),     ERRNO_NAME(EOVERFLOW),    ERRNO_NAME(EUSERS),  ERRNO_NAME(EOPNOTSUPP),
     ERRNO_NAME(ETIMEDOUT), ERRNO_NAME(ESTALE),       ERRNO_NAME(EDQUOT),  ERRNO_NAME(ECANCELED),
+    ERRNO_NAME(EDOM),
 };
 #undef ERRNO_NAME
 
@@ -1177,7 +1181,19 @@ static int CmdCheck(int argc, char** argv) {
     return kExitFailed;
   }
   size_t count = 0;
+  const char* out = NULL;
+  bool hold = false;
   for (int i = 2; i < argc; i += 2) {
+    if (strcmp(argv[i], "--hold") == 0) {
+      hold = true;
+      --i;  // takes no argument
+      continue;
+    }
+    if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--note") == 0) {
+      if (i + 1 == argc) return UsageError("check: %s needs an argument", argv[i]);
+      if (argv[i][2] == 'o') out = argv[i + 1];
+      continue;
+    }
     int kind = 0;
     while (kind < kCheckKindCount && strcmp(argv[i], kCheckKinds[kind].option) != 0) ++kind;
     if (kind == kCheckKindCount) return UsageError("check: unknown option '%s'", argv[i]);
@@ -1206,6 +1222,18 @@ static int CmdCheck(int argc, char** argv) {
   }
   // The actions run first, in the order given, so that one may prepare for the next.
   for (size_t i = 0; i < count; ++i) RunCheckAction(&actions[i]);
+
+  // --out: the record goes to a file, complete or not at all (written aside, then renamed).
+  char tmp[PATH_MAX];
+  if (out != NULL) {
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp) {
+      return UsageError("check: --out path too long");
+    }
+    if (freopen(tmp, "w", stdout) == NULL) {
+      fprintf(stderr, "probe: check: %s: %s\n", tmp, strerror(errno));
+      return kExitFailed;
+    }
+  }
 
   fputs("{\"check_version\":1,\"args\":[", stdout);
   for (int i = 0; i < argc; ++i) {
@@ -1262,7 +1290,15 @@ static int CmdCheck(int argc, char** argv) {
   fputs("}\n", stdout);
   for (size_t i = 0; i < count; ++i) free(actions[i].data);
   free(actions);
-  return fflush(stdout) == 0 ? kExitOk : kExitFailed;
+  if (fflush(stdout) != 0) return kExitFailed;
+  if (out != NULL && rename(tmp, out) != 0) {
+    fprintf(stderr, "probe: check: rename to %s: %s\n", out, strerror(errno));
+    return kExitFailed;
+  }
+  if (!hold) return kExitOk;
+  // --hold: stay alive (as the container's process) until signalled; 143 on SIGTERM.
+  if (!SetTermAction(ExitOnTerm)) return kExitFailed;
+  for (;;) pause();
 }
 
 int main(int argc, char** argv) {
