@@ -135,7 +135,9 @@ class FakeDriver : public Driver {
     std::lock_guard<std::mutex> l(s_->mu);
     auto* b = Find(id);
     if (!b) return Err(NotFound("no such container"));
-    if (b->state != ContainerState::kRunning) return Err(FailedPrecondition("not running"));
+    if (b->state != ContainerState::kRunning && b->state != ContainerState::kCreated) {
+      return Err(FailedPrecondition("neither created nor running"));
+    }
     if (s_->Lies(Lie::kKillIgnored)) return {};
     bool traps = b->argv.size() >= 2 && b->argv[1] == "trap-term";
     if (sig == SIGKILL || !traps) Exit(*b, 128 + sig);
@@ -158,7 +160,7 @@ class FakeDriver : public Driver {
     std::lock_guard<std::mutex> l(s_->mu);
     auto* b = Find(id);
     if (!b) return Err(NotFound("no such container"));
-    bool live = b->state == ContainerState::kRunning || b->state == ContainerState::kPaused;
+    bool live = b->state != ContainerState::kStopped;  // created is not stopped either
     if (live && !force && !s_->Lies(Lie::kDeleteRunningSucceeds)) {
       return Err(FailedPrecondition("cannot delete a running container"));
     }

@@ -310,6 +310,55 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
     }
   });
 
+  // runtime.md#delete: deleting a container that is not stopped must fail and change nothing;
+  // a created container is not stopped.
+  AddCase(v, "delete_created_refused", kSpecDelete, {Need::kCreatedState}, [](CaseContext& ctx) {
+    std::string id = ctx.NewId();
+    if (!ctx.Ok(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create")) return;
+    if (!ctx.Refused(ctx.Delete(id, false), "delete of a created container without force")) return;
+    ExpectState(ctx, id, ContainerState::kCreated, "after the refused delete");
+  });
+
+  // runtime.md#kill: a created container may be signalled; SIGKILL stops it.
+  AddCase(v, "kill_created_stops_it", kSpecKill, {Need::kKill, Need::kCreatedState},
+          [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            if (!ctx.Ok(ctx.Create(ctx.Spec(id, kProbeSleeper)), "create")) return;
+            if (!ctx.Ok(ctx.Kill(id, SIGKILL), "kill KILL of the created container")) return;
+            Settles(ctx, id, ContainerState::kStopped, "after KILL of the created container",
+                    "stopped_settle_ms");
+          });
+
+  // runtime.md#kill: signalling a container that is neither created nor running must fail.
+  AddCase(v, "kill_stopped_refused", kSpecKill, {Need::kKill, Need::kWaitExitCode},
+          [](CaseContext& ctx) {
+            std::string id;
+            if (!StoppedContainer(ctx, &id)) return;
+            if (!ctx.Refused(ctx.Kill(id, SIGTERM), "kill TERM of a stopped container")) return;
+            ExpectState(ctx, id, ContainerState::kStopped, "after the refused kill");
+          });
+
+  // runtime.md#create: the program must not run before start. Its first act would be a
+  // marker file, seen from the host through the container's root.
+  AddCase(v, "create_does_not_run_the_program", kSpecCreate, {Need::kCreatedState, Need::kStatePid},
+          [](CaseContext& ctx) {
+            std::string id = ctx.NewId();
+            const std::string mark = "/tmp/.polyarch-started";
+            if (!ctx.Ok(ctx.Create(ctx.Spec(id, {"/probe", "mark", mark})), "create")) return;
+            StateResult st = ctx.State(id);
+            if (!ctx.Ok(st, "state") || !ctx.Expect(st.pid > 0, "state reports no pid")) return;
+            const std::string seen = "/proc/" + std::to_string(st.pid) + "/root" + mark;
+            std::this_thread::sleep_for(milliseconds(200));
+            if (!ctx.Expect(!PathExists(seen), "the program ran before start: " + mark + " exists"))
+              return;
+            if (!ctx.Ok(ctx.Start(id), "start")) return;
+            auto deadline = std::chrono::steady_clock::now() + seconds(20);
+            while (!PathExists(seen) && std::chrono::steady_clock::now() < deadline) {
+              std::this_thread::sleep_for(milliseconds(10));
+            }
+            ctx.Expect(PathExists(seen), "the program did not run after start (no " + mark + ")");
+          });
+
   AddCase(v, "create_duplicate_id_fails", kSpecCreate, {}, [](CaseContext& ctx) {
     Bystander b = StartBystander(ctx);
     std::string id = ctx.NewId();
