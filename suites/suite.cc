@@ -181,8 +181,12 @@ void AddCase(std::vector<CaseDef>& v, std::string name, std::string spec_ref,
                emulated_only});
 }
 
-bool Applies(const CaseDef& c, const ArchInfo& arch, bool has_busybox) {
+bool Applies(const CaseDef& c, const ArchInfo& arch, bool has_busybox, const Capabilities* caps) {
   if (c.emulated_only && (!arch.has_binfmt() || &arch == HostArch())) return false;
+  if (caps != nullptr) {
+    if ((caps->settings & c.settings) != c.settings) return false;
+    if (c.settings_any != 0 && (caps->settings & c.settings_any) == 0) return false;
+  }
   for (Need n : c.needs) {
     if (n == Need::kBusybox && !has_busybox) return false;
   }

@@ -26,6 +26,9 @@ enum class Need { kPause, kExec, kKill, kWaitExitCode, kStatePid, kCreatedState,
 struct SuiteEnv {
   std::string run_prefix;  // every container id starts with it
   std::chrono::milliseconds step_timeout{60000};
+  // A host directory of the run's for files cases make (hook records); removed with the run.
+  // "" when there is none (unit tests): cases needing it are errors.
+  std::string scratch_dir;
   // Makes a fresh Driver of the case's layer (for cases that work from several threads).
   std::function<std::unique_ptr<Driver>()> new_driver;
   // Whether the arch's image carries busybox.
@@ -46,6 +49,7 @@ class CaseContext {
   const ArchInfo& arch() const { return arch_; }
   const SuiteEnv& env() const { return env_; }
   std::chrono::milliseconds timeout() const { return env_.step_timeout; }
+  int repeat() const { return result_->repeat; }
 
   // A container id unique in the run: <run prefix><layer>-<arch>-<case>-<tag>-<n>.
   std::string NewId(std::string_view tag = "c");
@@ -108,6 +112,11 @@ struct CaseDef {
   // case_queue.h): it changes the arch's binfmt entry, or starts twenty containers at once.
   bool serial = false;
   bool emulated_only = false;  // meaningless for the host's own arch: not planned there
+  // The config settings (SpecSetting bits) the case gives its container: every bit of
+  // `settings`, and at least one of `settings_any` when that is not 0. A layer that cannot
+  // express them does not get the case planned (Applies).
+  uint32_t settings = 0;
+  uint32_t settings_any = 0;
 };
 
 // Calls `fn`, a driver call made outside the CaseContext (on a thread of the case's own, or
@@ -137,10 +146,12 @@ void AddCase(std::vector<CaseDef>& v, std::string name, std::string spec_ref,
 // The probe sleeping long enough to outlive any case: a container that runs until stopped.
 extern const std::vector<std::string> kProbeSleeper;
 
-// Whether the case means anything for this arch (an emulator to observe, busybox to run).
-// A case that does not apply is not planned at all, rather than skipped: a skip says the host
+// Whether the case means anything for this arch (an emulator to observe, busybox to run) and
+// this layer (`caps`, null when the layer is unavailable: its cases are skipped instead). A
+// case that does not apply is not planned at all, rather than skipped: a skip says the host
 // lacks something.
-bool Applies(const CaseDef& c, const ArchInfo& arch, bool has_busybox);
+bool Applies(const CaseDef& c, const ArchInfo& arch, bool has_busybox,
+             const Capabilities* caps = nullptr);
 
 class Suite {
  public:

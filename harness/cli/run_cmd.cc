@@ -15,7 +15,8 @@ namespace polyarch {
 void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
                    const std::string& command_line) {
   struct Opts {
-    std::string suite_file, suites, layers, arches, filter, report_dir, runtime_binary;
+    std::string suite_file, suites, layers, arches, filter, report_dir;
+    std::vector<std::string> runtime_binary;
     std::string containerd_address, docker_host, baseline, max_regression;
     int repeat = 1, jobs = 1, step_timeout_s = 60;
     int containers = 40, warmup = 2, trials = 1;
@@ -28,16 +29,18 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   CLI::App* cmd = app.add_subcommand(
       "run",
       "The main job. With no arguments: doctor pre-flight, register every QEMU emulator (F),\n"
-      "build the images (cached), start a private containerd and dockerd, run the lifecycle\n"
-      "and cross-arch suites over every layer (runc, crun, containerd, docker) x every arch,\n"
-      "write report.json, junit.xml and report.html, clean up, and exit:\n"
+      "build the images (cached), start a private containerd and dockerd, run the lifecycle,\n"
+      "cross-arch and spec suites over every layer (runc, crun, containerd, docker) x every\n"
+      "arch, write report.json, junit.xml and report.html, clean up, and exit:\n"
       "0 all pass, 1 a case failed (with --strict: or was skipped), 2 usage or bad plan,\n"
       "3 environment unusable, 4 interrupted (the report is kept, marked incomplete).\n"
       "A suite file (YAML or JSON) can give the plan; flags given as well override it.");
   cmd->add_option("--suite-file", o->suite_file, "Plan from a YAML or JSON file");
-  cmd->add_option("--suite", o->suites,
-                  "Suites: lifecycle, crossarch (the default), throughput (a benchmark: opt-in), "
-                  "faults (failures injected for real, each with its own daemons: opt-in)");
+  cmd->add_option(
+      "--suite", o->suites,
+      "Suites: lifecycle, crossarch, spec (the default: OCI config rules, docs/spec.md), "
+      "throughput (a benchmark: opt-in), "
+      "faults (failures injected for real, each with its own daemons: opt-in)");
   cmd->add_option("--layer", o->layers, "Layers: runc, crun, containerd, docker (default all)");
   cmd->add_option("--arch", o->arches, "Arches: all (default) or a list, e.g. amd64,s390x");
   cmd->add_option("--filter", o->filter,
@@ -53,8 +56,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_flag("--keep", o->keep, "Leave the run directory (bundles, daemon state, logs)");
   cmd->add_flag("--strict", o->strict, "A skipped case counts as a failure (CI uses it)");
   cmd->add_option("--runtime-binary", o->runtime_binary,
-                  "Use another binary for an OCI runtime layer: LAYER=PATH (runc or crun); a "
-                  "bare PATH means runc");
+                  "Use another runtime binary for a layer: LAYER=PATH, once per layer; runc and "
+                  "crun run it, containerd's shim calls it instead of runc; a bare PATH means "
+                  "runc");
   cmd->add_option("--containerd-address", o->containerd_address,
                   "Use this containerd (unix socket) instead of a private one; only the run's "
                   "own namespace is touched");
@@ -153,14 +157,15 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     }
     plan.keep |= o->keep;
     plan.strict |= o->strict;
-    if (!o->runtime_binary.empty()) {
-      auto eq = o->runtime_binary.find('=');
-      std::string layer = eq == std::string::npos ? "runc" : o->runtime_binary.substr(0, eq);
-      std::string path =
-          eq == std::string::npos ? o->runtime_binary : o->runtime_binary.substr(eq + 1);
-      if ((layer != "runc" && layer != "crun") || path.empty()) {
-        return InvalidArgument("--runtime-binary takes runc=PATH or crun=PATH, got '" +
-                               o->runtime_binary + "'");
+    for (const std::string& given : o->runtime_binary) {
+      auto eq = given.find('=');
+      std::string layer = eq == std::string::npos ? "runc" : given.substr(0, eq);
+      std::string path = eq == std::string::npos ? given : given.substr(eq + 1);
+      if (!IsRuntimeBinaryLayer(layer) || path.empty()) {
+        return InvalidArgument(
+            "--runtime-binary takes LAYER=PATH with LAYER runc, crun or "
+            "containerd, got '" +
+            given + "'");
       }
       plan.runtime_binaries[layer] = path;
     }

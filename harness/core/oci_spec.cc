@@ -46,6 +46,7 @@ nlohmann::json MakeOciSpec(const OciSpecOptions& o) {
                               {"options", {"nosuid", "nodev", "mode=1777", "size=16m"}}});
   }
   if (!o.annotations.empty()) spec["annotations"] = o.annotations;
+  if (o.settings != nullptr) ApplySpecSettings(*o.settings, &spec);
   return spec;
 }
 

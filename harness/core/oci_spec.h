@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/core/spec_settings.h"
+
 namespace polyarch {
 
 struct OciSpecOptions {
@@ -22,6 +24,7 @@ struct OciSpecOptions {
   std::string cgroups_path;  // "" lets the runtime choose
   bool tmp_tmpfs = false;    // a writable tmpfs at /tmp (the root itself may be read-only)
   std::map<std::string, std::string> annotations;
+  const SpecSettings* settings = nullptr;  // applied last, over everything above
 };
 
 nlohmann::json MakeOciSpec(const OciSpecOptions& options);

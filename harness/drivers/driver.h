@@ -25,6 +25,7 @@
 
 #include "binfmt/arch.h"
 #include "harness/core/capture.h"
+#include "harness/core/spec_settings.h"
 #include "harness/core/status.h"
 #include "harness/core/timing.h"
 
@@ -40,6 +41,9 @@ struct ContainerSpec {
   std::vector<std::string> env;   // "K=V", added to the image's PATH
   // Writable scratch space at /tmp inside the container (for probe write-file markers).
   bool writable_tmp = true;
+  // More of the config (the spec suite's): only what the layer declares in
+  // Capabilities::settings is honoured; null for the layer's defaults.
+  std::shared_ptr<const SpecSettings> settings;
 };
 
 struct StepResult {
@@ -105,6 +109,8 @@ struct Capabilities {
   // Run is one call of the stack (`runc run`), not the four verbs in a row: the throughput
   // suite's default cycle for the layer, the path users compare a runtime's speed on.
   bool single_call_run = false;
+  // The SpecSetting bits this layer can give a container (ContainerSpec::settings).
+  uint32_t settings = 0;
 };
 
 class Driver {

@@ -373,6 +373,7 @@ class OciRuntimeDriver : public Driver {
     o.readonly_root = true;
     o.tmp_tmpfs = spec.writable_tmp;
     o.hostname = spec.id.substr(0, 63);
+    o.settings = spec.settings.get();
     PA_RETURN_IF_ERROR(MakeDirs(bundle, 0700));
     PA_RETURN_IF_ERROR(WriteScratchFile(bundle + "/config.json", MakeOciSpec(o).dump(), 0600));
     // Not fsynced: a reboot ends the container (journal.h); per container, an fsync would be
@@ -439,6 +440,7 @@ Capabilities OciRuntimeLayer::capabilities() const {
   c.state_pid = true;
   c.created_state = true;
   c.single_call_run = true;
+  c.settings = kAllSpecSettings;  // the config is the runtime's input
   return c;
 }
 

@@ -239,12 +239,15 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
       PA_ASSIGN_OR_RETURN(long n, Integer(file, v, key, 100, 3600000));
       p.step_timeout = std::chrono::milliseconds(n);
     } else if (key == "runtimes") {
-      if (!v.IsMap()) return At(file, v, "'runtimes' maps a layer (runc, crun) to a binary");
+      if (!v.IsMap()) {
+        return At(file, v, "'runtimes' maps a layer (runc, crun, containerd) to a binary");
+      }
       for (const auto& r : v) {
         if (!r.first.IsScalar()) return At(file, r.first, "keys must be plain names");
         std::string layer = r.first.Scalar();
-        if (layer != "runc" && layer != "crun") {
-          return At(file, r.first, "'runtimes' takes runc and crun, not '" + layer + "'");
+        if (!IsRuntimeBinaryLayer(layer)) {
+          return At(file, r.first,
+                    "'runtimes' takes runc, crun and containerd, not '" + layer + "'");
         }
         PA_ASSIGN_OR_RETURN(p.runtime_binaries[layer], Scalar(file, r.second, "runtimes." + layer));
       }

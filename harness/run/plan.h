@@ -19,12 +19,19 @@ namespace polyarch {
 
 inline const std::vector<std::string>& KnownSuites() {
   // throughput and faults are opt-in: a benchmark, and failures injected for real.
-  static const std::vector<std::string> k = {"lifecycle", "crossarch", "throughput", "faults"};
+  static const std::vector<std::string> k = {"lifecycle", "crossarch", "spec", "throughput",
+                                             "faults"};
   return k;
 }
 inline const std::vector<std::string>& KnownLayers() {
   static const std::vector<std::string> k = {"runc", "crun", "containerd", "docker"};
   return k;
+}
+
+// The layers whose runtime binary a plan may replace (--runtime-binary LAYER=PATH): the OCI
+// runtime layers run it; containerd's runc shim calls it instead of runc.
+inline bool IsRuntimeBinaryLayer(const std::string& layer) {
+  return layer == "runc" || layer == "crun" || layer == "containerd";
 }
 
 // What one container's cycle is in the throughput suite: "run" (one call of the stack where
@@ -46,7 +53,7 @@ struct ThroughputPlan {
 };
 
 struct Plan {
-  std::vector<std::string> suites = {"lifecycle", "crossarch"};
+  std::vector<std::string> suites = {"lifecycle", "crossarch", "spec"};
   std::vector<std::string> layers = KnownLayers();
   std::vector<const ArchInfo*> arches;  // empty: every arch that has an image
   std::string filter = "*";             // glob over case names ("exit_code_*", "*/s390x/*")

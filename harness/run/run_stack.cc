@@ -80,6 +80,8 @@ void RunStack::Start(const StackOptions& options) {
         o.images = options.images;
         o.step_timeout = plan_.step_timeout;
         o.journal = options.journal;
+        auto bin = plan_.runtime_binaries.find("containerd");
+        if (bin != plan_.runtime_binaries.end()) o.runtime_binary = bin->second;
         take(ContainerdLayer::Create(o));
       }
     } else if (name == "docker") {

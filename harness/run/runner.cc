@@ -42,6 +42,7 @@
 #include "suites/crossarch/crossarch_suite.h"
 #include "suites/faults/faults.h"
 #include "suites/lifecycle/lifecycle_suite.h"
+#include "suites/spec/spec_suite.h"
 #include "suites/throughput/throughput.h"
 
 namespace polyarch {
@@ -206,6 +207,7 @@ SuiteEnv Run::EnvFor(LayerSlot* slot) {
   SuiteEnv env;
   env.run_prefix = prefix_;
   env.step_timeout = plan_.step_timeout;
+  env.scratch_dir = run_dir_ + "/scratch";
   env.new_driver = [slot] { return slot->layer->NewDriver(); };
   env.has_busybox = [this](const ArchInfo& a) {
     const BuiltImage* img = images_.Find(&a);
@@ -231,8 +233,10 @@ std::vector<Item> Run::PlanCases() {
     for (auto& slot : stack_.layers()) {
       for (const ArchInfo* arch : arches_) {
         const BuiltImage* img = images_.Find(arch);
+        std::optional<Capabilities> caps;
+        if (slot->layer) caps = slot->layer->capabilities();
         for (const CaseDef& c : defs.at(suite)) {
-          if (!Applies(c, *arch, img != nullptr && img->busybox)) continue;
+          if (!Applies(c, *arch, img != nullptr && img->busybox, caps ? &*caps : nullptr)) continue;
           std::string id =
               suite_name + "/" + slot->name + "/" + std::string(arch->name) + "/" + c.name;
           if (!GlobMatch(plan_.filter, c.name) && !GlobMatch(plan_.filter, id)) continue;
@@ -496,6 +500,7 @@ int Run::Execute() {
   }
   suites_.push_back(std::make_unique<LifecycleSuite>());
   suites_.push_back(std::make_unique<CrossArchSuite>(ComputeNativeGolden(images_), &images_));
+  suites_.push_back(std::make_unique<SpecSuite>());
   if (!FaultsOnly()) {
     stack_.Start({&plan_, run_id_, run_dir_, &images_, journal_.get()});
     context_["daemons"] = stack_.DaemonsContext();

@@ -42,7 +42,8 @@ Status ContainerdDriver::CreateSteps(const ContainerSpec& spec) {
   (*ct->mutable_labels())[ctd::kArchLabel] = std::string(spec.arch->name);
   ct->set_image(layer_->options_.images->index_reference);
   ct->mutable_runtime()->set_name(ctd::kRuntime);
-  *ct->mutable_runtime()->mutable_options() = ctd::RuncOptionsAny(layer_->runc_root_);
+  *ct->mutable_runtime()->mutable_options() =
+      ctd::RuncOptionsAny(layer_->runc_root_, layer_->options_.runtime_binary);
   *ct->mutable_spec() = ctd::SpecAny(ctd::ContainerSpecJson(spec));
   ct->set_snapshotter(ctd::kSnapshotter);
   ct->set_snapshot_key(spec.id);

@@ -146,6 +146,7 @@ Capabilities ContainerdLayer::capabilities() const {
   caps.wait_exit_code = true;
   caps.state_pid = true;
   caps.created_state = true;
+  caps.settings = kAllSpecSettings;  // the container's OCI spec is passed on as it is
   return caps;
 }
 
@@ -157,12 +158,18 @@ nlohmann::json ContainerdLayer::Context() const {
   }
   nlohmann::json unusable = nlohmann::json::object();
   for (const auto& [arch, why] : unsupported_) unusable[arch] = why;
-  return {{"layer", "containerd"},       {"api", "gRPC"},
-          {"address", options_.address}, {"version", version_},
-          {"revision", revision_},       {"namespace", client_->ns()},
-          {"runtime", ctd::kRuntime},    {"snapshotter", ctd::kSnapshotter},
-          {"runc_root", runc_root_},     {"images", images},
-          {"unsupported", unusable}};
+  return {{"layer", "containerd"},
+          {"api", "gRPC"},
+          {"address", options_.address},
+          {"version", version_},
+          {"revision", revision_},
+          {"namespace", client_->ns()},
+          {"runtime", ctd::kRuntime},
+          {"snapshotter", ctd::kSnapshotter},
+          {"runc_root", runc_root_},
+          {"images", images},
+          {"unsupported", unusable},
+          {"runtime_binary", options_.runtime_binary.empty() ? "runc" : options_.runtime_binary}};
 }
 
 std::string ContainerdLayer::ChainFor(const ArchInfo& arch) const {

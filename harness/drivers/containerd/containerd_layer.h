@@ -39,6 +39,7 @@ struct ContainerdLayerOptions {
   const ImageSet* images = nullptr;
   std::chrono::milliseconds step_timeout{60000};  // deadline of every gRPC call but Wait/Exec
   Journal* journal = nullptr;  // optional: what is created is recorded before it is created
+  std::string runtime_binary;  // what the runc shim runs instead of runc ("" = runc)
 };
 
 class ContainerdLayer : public Layer {

@@ -152,6 +152,7 @@ nlohmann::json ContainerSpecJson(const ContainerSpec& spec) {
   o.rootfs = "rootfs";  // the shim mounts the snapshot there, inside its bundle
   o.tmp_tmpfs = spec.writable_tmp;
   o.hostname = spec.id.substr(0, 63);
+  o.settings = spec.settings.get();
   return MakeOciSpec(o);
 }
 
@@ -171,9 +172,10 @@ google::protobuf::Any ProcessAny(const std::vector<std::string>& argv) {
   return any;
 }
 
-google::protobuf::Any RuncOptionsAny(const std::string& runc_root) {
+google::protobuf::Any RuncOptionsAny(const std::string& runc_root, const std::string& binary_name) {
   ::containerd::runc::v1::Options options;
   options.set_root(runc_root);
+  if (!binary_name.empty()) options.set_binary_name(binary_name);
   google::protobuf::Any any;
   any.set_type_url(kRuncOptionsTypeUrl);
   any.set_value(options.SerializeAsString());

@@ -80,7 +80,8 @@ google::protobuf::Any SpecAny(const nlohmann::json& spec);
 google::protobuf::Any ProcessAny(const std::vector<std::string>& argv);
 // io.containerd.runc.v2 options with runc's state root set (containerd's default is
 // /run/containerd/runc, outside the run's directory).
-google::protobuf::Any RuncOptionsAny(const std::string& runc_root);
+google::protobuf::Any RuncOptionsAny(const std::string& runc_root,
+                                     const std::string& binary_name = "");
 
 }  // namespace polyarch::ctd
 

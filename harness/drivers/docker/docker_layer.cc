@@ -87,7 +87,66 @@ json DockerCreateBody(const ContainerSpec& spec, const std::string& image_refere
   };
   // An empty Cmd would replace the image's; leave it out instead.
   if (!spec.argv.empty()) body["Cmd"] = spec.argv;
+  if (spec.settings) ApplyDockerSettings(*spec.settings, &body);
   return body;
+}
+
+// What of SpecSettings the Engine API expresses (DockerLayer::capabilities() declares the
+// same bits), mapped onto the create body.
+void ApplyDockerSettings(const SpecSettings& s, json* body) {
+  json& b = *body;
+  json& host = b["HostConfig"];
+  if (s.cwd) b["WorkingDir"] = *s.cwd;
+  if (s.uid || s.gid) {
+    b["User"] = std::to_string(s.uid.value_or(0)) + ":" + std::to_string(s.gid.value_or(0));
+  }
+  for (uint32_t g : s.additional_gids) host["GroupAdd"].push_back(std::to_string(g));
+  if (s.capability_set) {
+    host["CapDrop"] = {"ALL"};
+    host["CapAdd"] = *s.capability_set;
+  }
+  if (s.no_new_privileges.value_or(false)) host["SecurityOpt"].push_back("no-new-privileges");
+  for (const auto& r : s.rlimits) {
+    std::string name = r.type.rfind("RLIMIT_", 0) == 0 ? r.type.substr(7) : r.type;
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    // The engine takes int64; -1 is its "unlimited".
+    auto value = [](uint64_t v) { return v == kRlimInfinity ? int64_t{-1} : int64_t(v); };
+    host["Ulimits"].push_back({{"Name", name}, {"Soft", value(r.soft)}, {"Hard", value(r.hard)}});
+  }
+  if (s.oom_score_adj) host["OomScoreAdj"] = *s.oom_score_adj;
+  if (s.hostname) b["Hostname"] = *s.hostname;
+  if (s.domainname) b["Domainname"] = *s.domainname;
+  if (s.readonly_root) host["ReadonlyRootfs"] = *s.readonly_root;
+  for (const auto& m : s.mounts) {
+    std::string options;
+    for (const auto& o : m.options) options += (options.empty() ? "" : ",") + o;
+    host["Tmpfs"][m.destination] = options;
+  }
+  if (!s.sysctl.empty()) host["Sysctls"] = s.sysctl;
+  if (s.masked_paths) host["MaskedPaths"] = *s.masked_paths;
+  if (s.readonly_paths) host["ReadonlyPaths"] = *s.readonly_paths;
+  if (s.cgroup_limits) {
+    const CgroupLimits& l = *s.cgroup_limits;
+    if (l.memory_limit) host["Memory"] = *l.memory_limit;
+    if (l.cpu_shares) host["CpuShares"] = *l.cpu_shares;
+    if (l.cpu_quota) host["CpuQuota"] = *l.cpu_quota;
+    if (l.cpu_period) host["CpuPeriod"] = *l.cpu_period;
+    if (l.pids_limit) host["PidsLimit"] = *l.pids_limit;
+  }
+  if (s.seccomp) {
+    SpecSettings only;
+    only.seccomp = s.seccomp;
+    json profile = json::object();
+    ApplySpecSettings(only, &profile);
+    host["SecurityOpt"].push_back("seccomp=" + profile["linux"]["seccomp"].dump());
+  }
+}
+
+uint32_t DockerSpecSettings() {
+  return kSetCwd | kSetUser | kSetAdditionalGids | kSetCapabilitySet | kSetNoNewPrivileges |
+         kSetRlimits | kSetOomScoreAdj | kSetHostname | kSetDomainname | kSetReadonlyRoot |
+         kSetTmpfsMounts | kSetSysctl | kSetMaskedPaths | kSetReadonlyPaths | kSetCgroupLimits |
+         kSetSeccomp;
 }
 
 ContainerState ParseDockerState(std::string_view status) {
@@ -490,6 +549,7 @@ Capabilities DockerLayer::capabilities() const {
   c.wait_exit_code = true;
   c.state_pid = true;
   c.created_state = true;
+  c.settings = DockerSpecSettings();
   return c;
 }
 

@@ -143,6 +143,10 @@ class DockerDriver : public Driver {
 };
 
 // The JSON body of POST /containers/create for `spec` (exposed for tests).
+// The SpecSettings the Engine API can express, written onto a create body; and their bits.
+void ApplyDockerSettings(const SpecSettings& settings, nlohmann::json* body);
+uint32_t DockerSpecSettings();
+
 nlohmann::json DockerCreateBody(const ContainerSpec& spec, const std::string& image_reference,
                                 const std::string& run_id);
 

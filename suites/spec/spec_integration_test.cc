@@ -1,0 +1,117 @@
+// The spec suite against the real stack: every layer passes its rules (or lists the deviation
+// as expected), and a runtime that drops one setting fails exactly the rules about it, through
+// runc and through containerd's shim.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "harness/core/fs.h"
+#include "harness/core/subprocess.h"
+#include "suites/spec/spec_suite.h"
+
+namespace polyarch {
+namespace {
+
+using nlohmann::json;
+using testing::RunPolyarch;
+
+class SpecIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("polyarch-spec-itest-");
+    ASSERT_TRUE(d.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*d));
+  }
+
+  json Report(const std::string& reports) {
+    auto text = ReadFile(reports + "/report.json");
+    return text.ok() ? json::parse(*text, nullptr, false) : json();
+  }
+
+  std::unique_ptr<TempDir> dir_;
+};
+
+// Every layer on the native arch and one emulated one: every case passes or is a listed
+// deviation, and each layer gets the rules it can express (docker fewer than runc).
+TEST_F(SpecIntegrationTest, EveryLayerGetsItsRulesAndPassesThem) {
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarch({"run", "--suite", "spec", "--arch", "amd64,riscv64", "--strict",
+                        "--report-dir", reports, "--no-color"},
+                       std::chrono::seconds(900));
+  EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+  json report = Report(reports);
+  ASSERT_TRUE(report.is_object());
+  std::map<std::string, int> per_layer;
+  for (const auto& c : report["cases"]) {
+    EXPECT_TRUE(c["status"] == "pass" || c["status"] == "xfail") << c["id"] << ": " << c["reason"];
+    if (c["arch"] == "amd64") ++per_layer[c["layer"].get<std::string>()];
+  }
+  EXPECT_EQ(per_layer["runc"], static_cast<int>(SpecRules().size()));
+  EXPECT_EQ(per_layer["crun"], static_cast<int>(SpecRules().size()));
+  EXPECT_EQ(per_layer["containerd"], static_cast<int>(SpecRules().size()));
+  EXPECT_GT(per_layer["docker"], 40);
+  EXPECT_LT(per_layer["docker"], per_layer["runc"]);
+}
+
+// A runc that passes the config on without its rlimits, given to the runc layer and to
+// containerd's shim: the rlimit cases fail, with the values seen, and nothing else changes.
+TEST_F(SpecIntegrationTest, AWrapperThatDropsRlimitsFailsExactlyTheRlimitCases) {
+  auto runc = FindProgram("runc");
+  ASSERT_TRUE(runc.ok());
+  const std::string wrapper = dir_->path() + "/runc-without-rlimits";
+  ASSERT_TRUE(WriteFileAtomic(wrapper,
+                              "#!/bin/sh\n"
+                              "# Drops process.rlimits from the bundle's config, then runs runc.\n"
+                              "bundle=.\n"
+                              "prev=\n"
+                              "for a in \"$@\"; do\n"
+                              "  [ \"$prev\" = --bundle ] || [ \"$prev\" = -b ] && bundle=$a\n"
+                              "  case $a in --bundle=*) bundle=${a#--bundle=} ;; esac\n"
+                              "  prev=$a\n"
+                              "done\n"
+                              "for a in \"$@\"; do\n"
+                              "  if [ \"$a\" = create ] || [ \"$a\" = run ]; then\n"
+                              "    /usr/bin/python3 -c 'import json,sys; p=sys.argv[1]; "
+                              "c=json.load(open(p)); c[\"process\"].pop(\"rlimits\",None); "
+                              "json.dump(c,open(p,\"w\"))' \"$bundle/config.json\" || exit 1\n"
+                              "    break\n"
+                              "  fi\n"
+                              "done\n"
+                              "exec " +
+                                  *runc + " \"$@\"\n",
+                              0755)
+                  .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarch({"run", "--suite", "spec", "--layer", "runc,containerd", "--arch", "amd64",
+                        "--runtime-binary", "runc=" + wrapper, "--runtime-binary",
+                        "containerd=" + wrapper, "--report-dir", reports, "--no-color"},
+                       std::chrono::seconds(900));
+  EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  json report = Report(reports);
+  ASSERT_TRUE(report.is_object());
+  std::set<std::string> failed, passed;
+  for (const auto& c : report["cases"]) {
+    const std::string id = c["id"];
+    if (c["status"] == "fail") {
+      failed.insert(id);
+      EXPECT_NE(c["reason"].get<std::string>().find("the config gives soft"), std::string::npos)
+          << id << ": " << c["reason"];
+    } else {
+      EXPECT_TRUE(c["status"] == "pass" || c["status"] == "xfail") << id << ": " << c["reason"];
+      passed.insert(id);
+    }
+  }
+  std::set<std::string> want;
+  for (const auto& rule : SpecRules()) {
+    if (rule.name.rfind("rlimit_", 0) != 0) continue;
+    for (const char* layer : {"runc", "containerd"}) {
+      want.insert(std::string("spec/") + layer + "/amd64/" + rule.name);
+    }
+  }
+  EXPECT_EQ(failed, want);
+  EXPECT_GE(passed.size(), 100u) << "the other rules still pass through the wrapper";
+}
+
+}  // namespace
+}  // namespace polyarch
