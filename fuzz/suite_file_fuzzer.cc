@@ -32,6 +32,9 @@ bool RoundTrippable(const Plan& p) {
   for (const auto& [layer, binary] : p.runtime_binaries) {
     if (!Printable(binary)) return false;
   }
+  for (const auto& file : p.expectations) {
+    if (!Printable(file)) return false;
+  }
   return true;
 }
 
@@ -53,6 +56,8 @@ json AsSuiteFile(const Plan& p) {
           {"containerd_address", p.containerd_address},
           {"docker_host", p.docker_host},
           {"baseline", p.baseline},
+          {"expectations", p.expectations},
+          {"builtin_expectations", p.builtin_expectations},
           {"throughput",
            {{"containers", p.throughput.containers},
             {"concurrency", p.throughput.concurrency},

@@ -1,6 +1,7 @@
-// The report every reporter test formats: two suites, two layers, two arches, every status,
-// output with quotes, <, &, newlines, invalid UTF-8 and a control character, throughput and
-// crossarch sections, fixed timestamps. The golden files in tests/golden are its rendering.
+// The report every reporter test formats: two suites, two layers, two arches, every status
+// (a known deviation and a stale expectation among them), output with quotes, <, &, newlines,
+// invalid UTF-8 and a control character, throughput, crossarch and expectations sections, a
+// warning, fixed timestamps. The golden files in tests/golden are its rendering.
 #ifndef POLYARCH_TESTS_REPORT_FIXTURE_H_
 #define POLYARCH_TESTS_REPORT_FIXTURE_H_
 
@@ -82,7 +83,7 @@ inline RunReport Fixture() {
   r.finished_at = "2024-05-01T12:03:21Z";
   r.complete = true;
   r.exit_code = 1;
-  r.exit_reasons = {"4 of 13 cases did not pass (2 failed, 1 errored, 1 aborted)"};
+  r.exit_reasons = {"4 of 15 cases did not pass (2 failed, 1 errored, 1 aborted)"};
   const std::string digest = "sha256:" + std::string(64, 'a');
   // The shapes harness/run writes (docs/report.schema.json describes them).
   json image = {{"arch", "s390x"},
@@ -170,6 +171,39 @@ inline RunReport Fixture() {
                          "native architecture: nothing to compare", {}));
   r.cases.push_back(Case("crossarch", "containerd", "amd64", "probe_reports_machine",
                          CaseStatus::kSkip, "native architecture: nothing to compare", {}));
+
+  // A known deviation and a stale expectation, as ApplyExpectations writes them.
+  CaseResult xfail =
+      Case("lifecycle", "runc", "s390x", "kill_term_exits_143", CaseStatus::kXfail,
+           "known deviation: the emulated process's exit status after SIGTERM is 0 "
+           "[OCI runtime-spec runtime.md#kill] (suites/expectations.json:entry 1); observed: "
+           "exit code 0, want 143",
+           {Step("create", "runc create", 50), Step("start", "runc start", 14),
+            Step("kill 15", "runc kill 15", 3),
+            Step("wait", "runc state (poll)", 40, false, "exit code 0, want 143")});
+  xfail.spec_ref = "OCI runtime-spec runtime.md#kill";
+  r.cases.push_back(xfail);
+  r.cases.push_back(Case("lifecycle", "containerd", "amd64", "kill_term_exits_143",
+                         CaseStatus::kXpass,
+                         "passed although suites/expectations.json:entry 2 lists it as a known "
+                         "deviation (the task's exit status after SIGTERM is lost "
+                         "[https://example.org/containerd/exit-status]): the entry is stale; "
+                         "remove or narrow it",
+                         Lifecycle("containerd", 120, 38, 9, 70)));
+  r.sections["expectations"] = {
+      {"files",
+       json::array({{{"path", "suites/expectations.json"}, {"builtin", true}, {"entries", 2}},
+                    {{"path", "/etc/polyarch/site.json"}, {"builtin", false}, {"entries", 1}}})},
+      {"unused", json::array({{{"source", "/etc/polyarch/site.json:entry 1"},
+                               {"cases", "spec/*/*/process_rlimits_*"}}})},
+      {"xfail", 1},
+      {"xpass", 1}};
+  r.sections["warnings"] = json::array(
+      {"1 case passed that expectations list as known deviations (stale entries; --strict fails "
+       "the run): lifecycle/containerd/amd64/kill_term_exits_143 (suites/expectations.json:entry "
+       "2)",
+       "1 expectations entry matched no case in this run: /etc/polyarch/site.json:entry 1 "
+       "(spec/*/*/process_rlimits_*)"});
 
   r.sections["paths"] = {{"report_json", "/var/lib/polyarch/reports/20240501T120000Z/report.json"},
                          {"junit", "/var/lib/polyarch/reports/20240501T120000Z/junit.xml"},

@@ -7,6 +7,7 @@
 #include "binfmt/arch.h"
 #include "harness/cli/cli.h"
 #include "harness/compare/compare.h"
+#include "harness/run/expectations.h"
 #include "harness/run/plan.h"
 #include "harness/run/runner.h"
 
@@ -24,6 +25,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     std::string concurrency, cycle;
     bool mixed_arch = false;
     bool keep = false, strict = false, no_color = false;
+    std::vector<std::string> expectations;
+    bool no_builtin_expectations = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
@@ -32,8 +35,12 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       "build the images (cached), start a private containerd and dockerd, run the lifecycle,\n"
       "cross-arch and spec suites over every layer (runc, crun, containerd, docker) x every\n"
       "arch, write report.json, junit.xml and report.html, clean up, and exit:\n"
-      "0 all pass, 1 a case failed (with --strict: or was skipped), 2 usage or bad plan,\n"
-      "3 environment unusable, 4 interrupted (the report is kept, marked incomplete).\n"
+      "0 all pass, 1 a case failed (with --strict: or was skipped, or passed although listed\n"
+      "as a known deviation), 2 usage or bad plan, 3 environment unusable, 4 interrupted (the\n"
+      "report is kept, marked incomplete). A failure an expectations file lists as a known\n"
+      "deviation is reported as xfail and does not fail the run; a listed case that passes is\n"
+      "xpass (the entry is stale). The built-in expectations (suites/expectations.json) always\n"
+      "apply unless --no-builtin-expectations.\n"
       "A suite file (YAML or JSON) can give the plan; flags given as well override it.");
   cmd->add_option("--suite-file", o->suite_file, "Plan from a YAML or JSON file");
   cmd->add_option(
@@ -54,7 +61,19 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--report-dir", o->report_dir,
                   "Where the reports go (default <state-dir>/reports/<run-id>)");
   cmd->add_flag("--keep", o->keep, "Leave the run directory (bundles, daemon state, logs)");
-  cmd->add_flag("--strict", o->strict, "A skipped case counts as a failure (CI uses it)");
+  cmd->add_flag("--strict", o->strict,
+                "A skipped case counts as a failure, and so does a case that passed although an "
+                "expectations file lists it as a known deviation (xpass: a stale entry); CI uses "
+                "it");
+  cmd->add_option("--expectations", o->expectations,
+                  "Known deviations from FILE (JSON, docs/run.md#known-deviations) besides the "
+                  "built-in ones: a listed case that fails is xfail and does not fail the run. "
+                  "Repeatable")
+      ->allow_extra_args(false)
+      ->type_name("FILE");
+  cmd->add_flag("--no-builtin-expectations", o->no_builtin_expectations,
+                "Do not apply the built-in known deviations (suites/expectations.json): every "
+                "failure fails the run");
   cmd->add_option("--runtime-binary", o->runtime_binary,
                   "Use another runtime binary for a layer: LAYER=PATH, once per layer; runc and "
                   "crun run it, containerd's shim calls it instead of runc; a bare PATH means "
@@ -157,6 +176,11 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     }
     plan.keep |= o->keep;
     plan.strict |= o->strict;
+    // Files from the flags add to the suite file's; a bad one is refused before the run.
+    for (const auto& f : o->expectations) plan.expectations.push_back(f);
+    if (o->no_builtin_expectations) plan.builtin_expectations = false;
+    auto expectations = LoadRunExpectations(plan.builtin_expectations, plan.expectations);
+    if (!expectations.ok()) return expectations.status();
     for (const std::string& given : o->runtime_binary) {
       auto eq = given.find('=');
       std::string layer = eq == std::string::npos ? "runc" : given.substr(0, eq);
@@ -172,6 +196,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     PA_RETURN_IF_ERROR(ValidatePlan(plan));
     RunSettings settings;
     settings.plan = plan;
+    settings.expectations = std::move(*expectations);
     settings.state_dir = global.state_dir;
     settings.probe_dir = DefaultProbeDir();
     settings.command_line = command_line;

@@ -301,8 +301,14 @@ std::optional<CompareRow> CompareErrors(const Group& base, const Group& cur,
   return r;
 }
 
+// xpass is a pass: the stack did what the case requires (only the expectation is stale).
+bool Passed(CaseStatus s) { return s == CaseStatus::kPass || s == CaseStatus::kXpass; }
+
+// xfail is a failure, known or not: a case that passed and now fails as a listed deviation
+// has regressed all the same, and listing it must not hide that.
 bool IsBroken(CaseStatus s) {
-  return s == CaseStatus::kFail || s == CaseStatus::kError || s == CaseStatus::kAborted;
+  return s == CaseStatus::kFail || s == CaseStatus::kError || s == CaseStatus::kAborted ||
+         s == CaseStatus::kXfail;
 }
 
 std::string Transition(const std::string& from, const std::string& to) {
@@ -339,16 +345,18 @@ void CompareCases(const RunReport& baseline, const RunReport& current, const Com
     r.current_status = std::string(CaseStatusName(c.status));
     r.note = Transition(r.baseline_status, r.current_status);
     r.reason = c.reason;
-    if (b.status == CaseStatus::kPass && IsBroken(c.status)) {
+    // docs/compare.md has the whole table.
+    if (Passed(b.status) && IsBroken(c.status)) {
       r.verdict = Verdict::kRegression;
-    } else if (b.status == CaseStatus::kPass && c.status == CaseStatus::kSkip) {
+    } else if (Passed(b.status) && c.status == CaseStatus::kSkip) {
       r.verdict = o.strict ? Verdict::kRegression : Verdict::kSkipped;
       if (o.strict) r.note += " (--strict)";
-    } else if (c.status == CaseStatus::kPass) {
+    } else if (!Passed(b.status) && Passed(c.status)) {
       r.verdict = Verdict::kImproved;
     } else {
-      // Between two statuses that are not pass (fail -> error, skip -> fail): the baseline
-      // did not vouch for the case, so there is nothing it regressed from.
+      // Between two statuses that are not pass (fail -> error, skip -> fail, fail -> xfail):
+      // the baseline did not vouch for the case, so there is nothing it regressed from; or
+      // between pass and xpass, both passes (the row shows an expectation went stale).
       r.verdict = Verdict::kOk;
     }
     out->rows.push_back(std::move(r));

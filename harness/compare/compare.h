@@ -65,13 +65,18 @@ enum class RowKind { kConformance, kPerformance };
 std::string_view RowKindName(RowKind k);
 
 enum class Verdict {
-  kOk,          // no change worth reporting (or a change between two non-passing statuses)
-  kImproved,    // better beyond threshold and noise; a case fixed (not pass → pass)
-  kRegression,  // worse beyond threshold and noise; pass → fail/error/aborted; errors appeared
-  kNoise,       // beyond the threshold, but within noise_k × noise: not evidence either way
-  kNew,         // only in the current report
-  kMissing,     // only in the baseline report
-  kSkipped,     // a case that passed and is now skipped (a regression instead with strict)
+  // No change worth reporting, a change between two non-passing statuses (fail → xfail), or
+  // between pass and xpass.
+  kOk,
+  // Better beyond threshold and noise; a case fixed (not pass → pass or xpass).
+  kImproved,
+  // Worse beyond threshold and noise; pass or xpass → fail/error/aborted/xfail; errors
+  // appeared.
+  kRegression,
+  kNoise,    // beyond the threshold, but within noise_k × noise: not evidence either way
+  kNew,      // only in the current report
+  kMissing,  // only in the baseline report
+  kSkipped,  // a case that passed and is now skipped (a regression instead with strict)
 };
 std::string_view VerdictName(Verdict v);
 

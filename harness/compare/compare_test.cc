@@ -139,6 +139,41 @@ TEST(CompareConformanceTest, PassToSkipIsReportedButNotARegressionUnlessStrict) 
   EXPECT_THAT(s.rows[0].note, HasSubstr("--strict"));
 }
 
+// The verdicts docs/compare.md tabulates for known deviations: xpass counts as a pass and
+// xfail as a failure, so listing a case never hides that it broke; every change has a row.
+TEST(CompareConformanceTest, KnownDeviationsFollowTheVerdictTable) {
+  struct Change {
+    CaseStatus from, to;
+    Verdict verdict;
+  };
+  using S = CaseStatus;
+  const std::vector<Change> table = {
+      {S::kPass, S::kXfail, Verdict::kRegression}, {S::kXpass, S::kXfail, Verdict::kRegression},
+      {S::kXpass, S::kFail, Verdict::kRegression}, {S::kXpass, S::kAborted, Verdict::kRegression},
+      {S::kFail, S::kXfail, Verdict::kOk},         {S::kXfail, S::kFail, Verdict::kOk},
+      {S::kXfail, S::kError, Verdict::kOk},        {S::kSkip, S::kXfail, Verdict::kOk},
+      {S::kXfail, S::kSkip, Verdict::kOk},         {S::kPass, S::kXpass, Verdict::kOk},
+      {S::kXpass, S::kPass, Verdict::kOk},         {S::kXfail, S::kPass, Verdict::kImproved},
+      {S::kXfail, S::kXpass, Verdict::kImproved},  {S::kFail, S::kXpass, Verdict::kImproved},
+      {S::kXpass, S::kSkip, Verdict::kSkipped},
+  };
+  std::vector<CaseResult> before, after;
+  for (size_t i = 0; i < table.size(); ++i) {
+    before.push_back(Case("c" + std::to_string(i), table[i].from, "was"));
+    after.push_back(Case("c" + std::to_string(i), table[i].to, "is"));
+  }
+  CompareResult r = MustCompare(Report(nullptr, before), Report(nullptr, after));
+  for (size_t i = 0; i < table.size(); ++i) {
+    const CompareRow* row = FindRow(r, "lifecycle/runc/s390x/c" + std::to_string(i), "status");
+    const std::string change = std::string(CaseStatusName(table[i].from)) + " -> " +
+                               std::string(CaseStatusName(table[i].to));
+    ASSERT_NE(row, nullptr) << change;
+    EXPECT_EQ(row->verdict, table[i].verdict) << change;
+    EXPECT_EQ(row->note, change);
+  }
+  EXPECT_EQ(r.summary.conformance_regressions, 4);
+}
+
 TEST(CompareConformanceTest, MissingNewAndFixedCasesAreListed) {
   CaseResult repeat = Case("exit_code_0", CaseStatus::kPass);
   repeat.repeat = 1;

@@ -29,6 +29,10 @@ std::string_view StatusColor(CaseStatus s) {
       return "\x1b[35m";  // magenta
     case CaseStatus::kAborted:
       return "\x1b[1;31m";  // bold red
+    case CaseStatus::kXfail:
+      return "\x1b[36m";  // cyan
+    case CaseStatus::kXpass:
+      return "\x1b[1;33m";  // bold yellow
   }
   return "";
 }
@@ -44,14 +48,10 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
-// "3/1/0", then " E1" and " A2" only when nonzero: errors and aborts are rare, and a column
-// of "E0 A0" would hide them.
+// "3/1/0", then the rare statuses when nonzero (" E1 A2 XF3 XP1").
 std::string CellText(const StatusCounts& c) {
-  std::string s =
-      std::to_string(c.pass) + "/" + std::to_string(c.fail) + "/" + std::to_string(c.skip);
-  if (c.error) s += " E" + std::to_string(c.error);
-  if (c.aborted) s += " A" + std::to_string(c.aborted);
-  return s;
+  return std::to_string(c.pass) + "/" + std::to_string(c.fail) + "/" + std::to_string(c.skip) +
+         RareCounts(c);
 }
 
 void Matrix(std::ostringstream& o, const RunReport& report, bool color) {
@@ -90,9 +90,43 @@ void Matrix(std::ostringstream& o, const RunReport& report, bool color) {
     }
     o << "\n";
   }
-  o << Paint("  cells: pass/fail/skip, E errors, A aborted (shown when nonzero), - no cases", kDim,
-             color)
+  o << Paint(
+           "  cells: pass/fail/skip; when nonzero, E errors, A aborted, XF known deviations "
+           "(xfail),\n         XP stale expectations (xpass); - no cases",
+           kDim, color)
     << "\n";
+}
+
+// A heading, then each case's status, id and reason (every line of it, indented).
+void CaseList(std::ostringstream& o, const std::string& heading,
+              const std::vector<const CaseResult*>& cases, bool color) {
+  if (cases.empty()) return;
+  o << "\n" << Paint(heading + " (" + std::to_string(cases.size()) + "):", kBold, color) << "\n";
+  const std::string indent(2 + kStatusWidth + 2, ' ');
+  for (const CaseResult* c : cases) {
+    std::string word = Upper(CaseStatusName(c->status));
+    o << "  " << Paint(PadRight(word, kStatusWidth), StatusColor(c->status), color) << "  "
+      << ToPrintable(c->Id(), false) << "\n";
+    o << PrefixLines(ToPrintable(c->reason.empty() ? "(no reason given)" : c->reason, true), indent,
+                     indent);
+  }
+}
+
+// A heading, then each group's count (in the status's color) and reason.
+void GroupList(std::ostringstream& o, const std::string& heading, std::string_view by,
+               const std::vector<SkipGroup>& groups, CaseStatus status, bool color) {
+  if (groups.empty()) return;
+  int n = 0;
+  for (const auto& g : groups) n += g.count;
+  o << "\n"
+    << Paint(heading + " (" + std::to_string(n) + "), by " + std::string(by) + ":", kBold, color)
+    << "\n";
+  size_t w = std::to_string(groups.front().count).size();
+  for (const auto& g : groups) {
+    std::string count = std::to_string(g.count);
+    o << "  " << std::string(w - count.size(), ' ') << Paint(count, StatusColor(status), color)
+      << "  " << ToPrintable(g.reason.empty() ? "(no reason given)" : g.reason, false) << "\n";
+  }
 }
 
 }  // namespace
@@ -107,38 +141,12 @@ std::string FormatConsoleSummary(const RunReport& report, bool color) {
   if (!report.complete) o << Paint(incomplete, "\x1b[1;31m", color) << "\n\n";
   Matrix(o, report, color);
 
-  const auto bad = NotPassing(report.cases);
-  if (!bad.empty()) {
-    o << "\n" << Paint("not passing (" + std::to_string(bad.size()) + "):", kBold, color) << "\n";
-    const std::string indent(2 + kStatusWidth + 2, ' ');
-    for (const CaseResult* c : bad) {
-      std::string word = Upper(CaseStatusName(c->status));
-      o << "  " << Paint(PadRight(word, kStatusWidth), StatusColor(c->status), color) << "  "
-        << ToPrintable(c->Id(), false) << "\n";
-      std::string reason = ToPrintable(c->reason.empty() ? "(no reason given)" : c->reason, true);
-      std::string_view rest = reason;
-      while (!rest.empty()) {
-        size_t nl = rest.find('\n');
-        o << indent << rest.substr(0, nl) << "\n";
-        if (nl == std::string_view::npos) break;
-        rest.remove_prefix(nl + 1);
-      }
-    }
-  }
-
-  const auto skips = GroupSkips(report.cases);
-  if (!skips.empty()) {
-    int n = 0;
-    for (const auto& g : skips) n += g.count;
-    o << "\n" << Paint("skipped (" + std::to_string(n) + "), by reason:", kBold, color) << "\n";
-    size_t w = std::to_string(skips.front().count).size();
-    for (const auto& g : skips) {
-      std::string count = std::to_string(g.count);
-      o << "  " << std::string(w - count.size(), ' ')
-        << Paint(count, StatusColor(CaseStatus::kSkip), color) << "  "
-        << ToPrintable(g.reason.empty() ? "(no reason given)" : g.reason, false) << "\n";
-    }
-  }
+  CaseList(o, "not passing", NotPassing(report.cases), color);
+  CaseList(o, "stale expectations, xpass: passed although listed as known deviations",
+           CasesWithStatus(report.cases, CaseStatus::kXpass), color);
+  GroupList(o, "known deviations, xfail", "entry", GroupKnownDeviations(report.cases),
+            CaseStatus::kXfail, color);
+  GroupList(o, "skipped", "reason", GroupSkips(report.cases), CaseStatus::kSkip, color);
 
   const Summary s = Summarize(report.cases);
   o << "\n";
@@ -149,17 +157,24 @@ std::string FormatConsoleSummary(const RunReport& report, bool color) {
     << Paint(std::to_string(s.fail) + " fail", StatusColor(CaseStatus::kFail), color && s.fail)
     << ", "
     << Paint(std::to_string(s.skip) + " skip", StatusColor(CaseStatus::kSkip), color && s.skip);
-  if (s.error)
-    o << ", " << Paint(std::to_string(s.error) + " error", StatusColor(CaseStatus::kError), color);
-  if (s.aborted) {
+  // The rarer statuses only when nonzero.
+  for (CaseStatus rare :
+       {CaseStatus::kError, CaseStatus::kAborted, CaseStatus::kXfail, CaseStatus::kXpass}) {
+    const int n = CounterOf(s, rare);
+    if (n == 0) continue;
     o << ", "
-      << Paint(std::to_string(s.aborted) + " aborted", StatusColor(CaseStatus::kAborted), color);
+      << Paint(std::to_string(n) + " " + std::string(CaseStatusName(rare)), StatusColor(rare),
+               color);
   }
   o << "; case time " << FormatDurationNs(s.duration_ns) << "; exit code " << report.exit_code
     << "\n";
   for (const auto& reason : report.exit_reasons) {
     o << Paint("exit code " + std::to_string(report.exit_code) + ": ", kBold, color)
       << ToPrintable(reason, false) << "\n";
+  }
+  for (const auto& warning : ReportWarnings(report)) {
+    o << Paint("warning: ", StatusColor(CaseStatus::kXpass), color) << ToPrintable(warning, false)
+      << "\n";
   }
   if (!report.complete) o << Paint(incomplete, "\x1b[1;31m", color) << "\n";
 
@@ -202,8 +217,12 @@ std::string FormatLiveProgress(int done, int total, const StatusCounts& counts,
   std::string line = "[" + done_text + "/" + total_text + "] " + std::to_string(counts.pass) +
                      " pass, " + std::to_string(counts.fail) + " fail, " +
                      std::to_string(counts.skip) + " skip";
-  if (counts.error) line += ", " + std::to_string(counts.error) + " error";
-  if (counts.aborted) line += ", " + std::to_string(counts.aborted) + " aborted";
+  for (CaseStatus rare :
+       {CaseStatus::kError, CaseStatus::kAborted, CaseStatus::kXfail, CaseStatus::kXpass}) {
+    if (const int n = CounterOf(counts, rare)) {
+      line += ", " + std::to_string(n) + " " + std::string(CaseStatusName(rare));
+    }
+  }
   if (!current.empty()) {
     line += " | " + ToPrintable(current, false);
     if (running > 1) line += " (+" + std::to_string(running - 1) + ")";
@@ -246,7 +265,7 @@ void ProgressPrinter::CaseFinished(const CaseResult& c) {
     return;
   }
   if (c.status == CaseStatus::kFail || c.status == CaseStatus::kError ||
-      c.status == CaseStatus::kAborted) {
+      c.status == CaseStatus::kAborted || c.status == CaseStatus::kXpass) {
     std::fputs(("\r\x1b[2K" + FormatProgressLine(done_, total_, c, true) + "\n").c_str(), out_);
   }
   DrawLocked();

@@ -57,7 +57,7 @@ const json* Section(const RunReport& r, const char* name) {
 
 constexpr const char* kStyle = R"css(
 :root{--pass:#188038;--fail:#c5221f;--skip:#8d6e00;--error:#8430ce;--aborted:#d84315;
---muted:#5f6368;--line:#dadce0}
+--xfail:#00796b;--xpass:#1967d2;--muted:#5f6368;--line:#dadce0}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
 margin:0;color:#202124;background:#fff}
@@ -72,6 +72,7 @@ code,pre,dd{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace}
 .banner.ok{background:#e6f4ea;color:#0d652d}
 .banner.bad{background:#fce8e6;color:#a50e0e}
 .banner.incomplete{background:#fef7e0;color:#7a4100;border:1px solid #f9ab00}
+.banner.warn{background:#e8f0fe;color:#174ea6;font-weight:400}
 dl.ctx{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0}
 dl.ctx dt{color:var(--muted)}
 dl.ctx dd{margin:0;word-break:break-all}
@@ -80,6 +81,7 @@ dl.ctx dd{margin:0;word-break:break-all}
 .tile b{display:block;font-size:22px;font-variant-numeric:tabular-nums}
 .tile.pass b{color:var(--pass)}.tile.fail b{color:var(--fail)}.tile.skip b{color:var(--skip)}
 .tile.error b{color:var(--error)}.tile.aborted b{color:var(--aborted)}
+.tile.xfail b{color:var(--xfail)}.tile.xpass b{color:var(--xpass)}
 table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f8f9fa;font-weight:600}
@@ -88,9 +90,12 @@ table.matrix td{text-align:center;font-variant-numeric:tabular-nums;min-width:96
 table.matrix th[scope=row]{text-align:left}
 .c-pass{background:#e6f4ea}.c-fail{background:#fce8e6}.c-skip{background:#fef7e0}
 .c-error{background:#f3e8fd}.c-aborted{background:#fbe9e7}.c-none{color:var(--muted)}
+.c-xfail{background:#e0f2f1}.c-xpass{background:#e8f0fe;outline:2px dashed var(--xpass);outline-offset:-3px}
+.legend span{display:inline-block;padding:0 8px;margin-right:6px;border:1px solid var(--line)}
 .s{font-weight:700;text-transform:uppercase;font-size:12px;letter-spacing:.02em}
 .s-pass{color:var(--pass)}.s-fail{color:var(--fail)}.s-skip{color:var(--skip)}
 .s-error{color:var(--error)}.s-aborted{color:var(--aborted)}
+.s-xfail{color:var(--xfail)}.s-xpass{color:var(--xpass)}
 .reason{white-space:pre-wrap;word-break:break-word}
 pre{background:#f8f9fa;border:1px solid var(--line);border-radius:4px;padding:6px 8px;margin:4px 0;
 max-height:320px;overflow:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
@@ -151,8 +156,12 @@ void Header(std::ostringstream& o, const RunReport& r, const Summary& s) {
     }
     o << "</div>\n";
   } else {
-    o << "<div class=\"banner ok\">Complete: all " << s.total
-      << " cases passed or were skipped for a stated reason; exit code 0.</div>\n";
+    o << "<div class=\"banner ok\">Complete: all " << s.total << " cases passed"
+      << (s.xfail ? ", failed as known deviations (" + std::to_string(s.xfail) + " xfail)," : "")
+      << " or were skipped for a stated reason; exit code 0.</div>\n";
+  }
+  for (const auto& warning : ReportWarnings(r)) {
+    o << "<div class=\"banner warn\">Warning: " << E(warning) << "</div>\n";
   }
   const auto basics = ContextBasics(r.context);
   if (!basics.empty()) {
@@ -182,6 +191,8 @@ void SummaryTiles(std::ostringstream& o, const Summary& s) {
   tile("skip", "skip", std::to_string(s.skip));
   tile("error", "error", std::to_string(s.error));
   tile("aborted", "aborted", std::to_string(s.aborted));
+  tile("xfail", "xfail", std::to_string(s.xfail));
+  tile("xpass", "xpass", std::to_string(s.xpass));
   tile("", "case time", FormatDurationNs(s.duration_ns));
   o << "</div>\n</section>\n";
 }
@@ -190,9 +201,15 @@ void MatrixTable(std::ostringstream& o, const RunReport& r) {
   const StatusMatrix m = BuildStatusMatrix(r.cases);
   if (m.arches.empty()) return;
   o << "<section id=\"matrix\">\n<h2>Architecture \u00d7 layer</h2>\n"
-    << "<p class=\"note\">Each cell: pass / fail / skip; errors (E) and aborted (A) when "
-       "nonzero. The color is the worst status in the cell.</p>\n"
-    << "<table class=\"matrix\">\n<tr><th>arch \\ layer</th>";
+    << "<p class=\"note\">Each cell: pass / fail / skip; errors (E), aborted (A), known "
+       "deviations (XF: xfail) and stale expectations (XP: xpass) when nonzero. The color is the "
+       "worst status in the cell, in this order:</p>\n<p class=\"note legend\">";
+  for (CaseStatus st :
+       {CaseStatus::kAborted, CaseStatus::kError, CaseStatus::kFail, CaseStatus::kXpass,
+        CaseStatus::kXfail, CaseStatus::kSkip, CaseStatus::kPass}) {
+    o << "<span class=\"c-" << CaseStatusName(st) << "\">" << CaseStatusName(st) << "</span>";
+  }
+  o << "</p>\n<table class=\"matrix\">\n<tr><th>arch \\ layer</th>";
   for (const auto& l : m.layers) o << "<th scope=\"col\">" << E(l) << "</th>";
   o << "</tr>\n";
   for (const auto& a : m.arches) {
@@ -204,12 +221,11 @@ void MatrixTable(std::ostringstream& o, const RunReport& r) {
         continue;
       }
       std::string text = std::to_string(c->pass) + " / " + std::to_string(c->fail) + " / " +
-                         std::to_string(c->skip);
-      if (c->error) text += " E" + std::to_string(c->error);
-      if (c->aborted) text += " A" + std::to_string(c->aborted);
+                         std::to_string(c->skip) + RareCounts(*c);
       std::string tip = std::to_string(c->pass) + " pass, " + std::to_string(c->fail) + " fail, " +
                         std::to_string(c->skip) + " skip, " + std::to_string(c->error) +
-                        " error, " + std::to_string(c->aborted) + " aborted";
+                        " error, " + std::to_string(c->aborted) + " aborted, " +
+                        std::to_string(c->xfail) + " xfail, " + std::to_string(c->xpass) + " xpass";
       o << "<td class=\"c-" << CaseStatusName(c->Worst()) << "\" title=\"" << E(tip) << "\">"
         << E(text) << "</td>";
     }
@@ -232,6 +248,26 @@ void StepsTable(std::ostringstream& o, const CaseResult& c) {
   o << "</table>\n";
 }
 
+// A table of cases: status, id (with what it checks and its time), reason and steps.
+void CaseTable(std::ostringstream& o, const std::vector<const CaseResult*>& cases,
+               bool steps_open) {
+  o << "<table class=\"failures\">\n<tr><th>status</th><th>case</th><th>reason</th></tr>\n";
+  for (const CaseResult* c : cases) {
+    o << "<tr><td>" << StatusBadge(c->status) << "</td><td><code>" << E(c->Id()) << "</code>";
+    if (!c->spec_ref.empty()) o << "<div class=\"note\">checks " << E(c->spec_ref) << "</div>";
+    o << "<div class=\"note\">" << E(FormatDurationNs(c->duration_ns)) << "</div></td>"
+      << "<td><div class=\"reason\">" << E(c->reason) << "</div>";
+    if (!c->steps.empty()) {
+      o << "<details" << (steps_open ? " open" : "") << "><summary>" << c->steps.size() << " step"
+        << (c->steps.size() == 1 ? "" : "s") << "</summary>\n";
+      StepsTable(o, *c);
+      o << "</details>";
+    }
+    o << "</td></tr>\n";
+  }
+  o << "</table>\n";
+}
+
 void Failures(std::ostringstream& o, const RunReport& r) {
   const auto bad = NotPassing(r.cases);
   o << "<section id=\"failures\">\n<h2>Failed, errored and aborted cases</h2>\n";
@@ -239,22 +275,64 @@ void Failures(std::ostringstream& o, const RunReport& r) {
     o << "<p>None.</p>\n</section>\n";
     return;
   }
-  o << "<table class=\"failures\">\n<tr><th>status</th><th>case</th><th>reason</th></tr>\n";
-  for (const CaseResult* c : bad) {
-    o << "<tr><td>" << StatusBadge(c->status) << "</td><td><code>" << E(c->Id()) << "</code>";
-    if (!c->spec_ref.empty()) o << "<div class=\"note\">checks " << E(c->spec_ref) << "</div>";
-    o << "<div class=\"note\">" << E(FormatDurationNs(c->duration_ns)) << "</div></td>"
-      << "<td><div class=\"reason\">" << E(c->reason) << "</div>";
-    if (!c->steps.empty()) {
-      // Open: the steps and their output are what the reader of this table came for.
-      o << "<details open><summary>" << c->steps.size() << " step"
-        << (c->steps.size() == 1 ? "" : "s") << "</summary>\n";
-      StepsTable(o, *c);
-      o << "</details>";
-    }
-    o << "</td></tr>\n";
+  // Steps open: they and their output are what the reader of this table came for.
+  CaseTable(o, bad, /*steps_open=*/true);
+  o << "</section>\n";
+}
+
+// Cases an expectations file lists (xpass, then xfail), the files applied and the entries
+// that matched no case. Left out when the run had none of these.
+void KnownDeviations(std::ostringstream& o, const RunReport& r) {
+  const auto stale = CasesWithStatus(r.cases, CaseStatus::kXpass);
+  const auto known = CasesWithStatus(r.cases, CaseStatus::kXfail);
+  const json* section = nullptr;
+  if (r.sections.is_object()) {
+    auto it = r.sections.find("expectations");
+    if (it != r.sections.end() && it->is_object()) section = &*it;
   }
-  o << "</table>\n</section>\n";
+  if (stale.empty() && known.empty() && section == nullptr) return;
+  o << "<section id=\"deviations\">\n<h2>Known deviations</h2>\n"
+    << "<p class=\"note\">Cases an expectations file lists as known deviations of the stack "
+       "under test. xfail: the case failed as listed, which does not fail the run. xpass: the "
+       "case passed although listed, so the entry is stale (with --strict it fails the "
+       "run).</p>\n";
+  if (!stale.empty()) {
+    o << "<h3>Stale expectations (" << stale.size() << " xpass)</h3>\n";
+    CaseTable(o, stale, /*steps_open=*/false);
+  }
+  if (!known.empty()) {
+    o << "<h3>Failed as known (" << known.size() << " xfail)</h3>\n<details><summary>"
+      << known.size() << " case" << (known.size() == 1 ? "" : "s") << "</summary>\n";
+    CaseTable(o, known, /*steps_open=*/false);
+    o << "</details>\n";
+  }
+  if (section == nullptr) {
+    o << "</section>\n";
+    return;
+  }
+  auto files = section->find("files");
+  if (files != section->end() && files->is_array() && !files->empty()) {
+    o << "<h3>Expectations applied</h3>\n<table>\n<tr><th>file</th><th>entries</th></tr>\n";
+    for (const auto& f : *files) {
+      const double n = NumField(f, "entries");
+      auto b = f.is_object() ? f.find("builtin") : f.end();
+      const bool builtin = b != f.end() && b->is_boolean() && b->get<bool>();
+      o << "<tr><td><code>" << E(StrField(f, "path")) << "</code>" << (builtin ? " (built in)" : "")
+        << "</td><td class=\"num\">" << (std::isfinite(n) ? Num(n) : "?") << "</td></tr>\n";
+    }
+    o << "</table>\n";
+  }
+  auto unused = section->find("unused");
+  if (unused != section->end() && unused->is_array() && !unused->empty()) {
+    o << "<h3>Entries that matched no case in this run</h3>\n<table>\n<tr><th>entry</th>"
+         "<th>cases</th></tr>\n";
+    for (const auto& u : *unused) {
+      o << "<tr><td>" << E(StrField(u, "source")) << "</td><td><code>" << E(StrField(u, "cases"))
+        << "</code></td></tr>\n";
+    }
+    o << "</table>\n";
+  }
+  o << "</section>\n";
 }
 
 void Skips(std::ostringstream& o, const RunReport& r) {
@@ -429,6 +507,7 @@ std::string FormatHtml(const RunReport& report) {
   SummaryTiles(o, s);
   MatrixTable(o, report);
   Failures(o, report);
+  KnownDeviations(o, report);
   Skips(o, report);
   StepLatencySection(o, report);
   Throughput(o, report);

@@ -38,35 +38,22 @@ std::vector<Group> GroupCases(const std::vector<CaseResult>& cases) {
 
 std::string Attr(std::string_view s) { return EscapeXml(s, /*attribute=*/true); }
 
-// Writes text line by line, the first line after `first`, the others after `rest`.
-void Lines(std::ostringstream& o, std::string_view text, std::string_view first,
-           std::string_view rest) {
-  std::string_view prefix = first;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    o << prefix << text.substr(0, nl) << "\n";
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-    prefix = rest;
-  }
-}
-
 // What a CI page shows when a reader expands the failure: enough to act on without opening
 // the JSON report. Unescaped; the caller escapes it as element text.
 std::string FailureText(const CaseResult& c) {
   std::ostringstream o;
   o << c.Id() << ": " << CaseStatusName(c.status) << "\n";
-  if (!c.reason.empty()) Lines(o, c.reason, "reason: ", "        ");
+  o << PrefixLines(c.reason, "reason: ", "        ");
   if (!c.spec_ref.empty()) o << "checks: " << c.spec_ref << "\n";
   if (!c.steps.empty()) o << "steps:\n";
   for (const auto& s : c.steps) {
     o << "  " << (s.ok ? "ok    " : "FAILED") << " " << s.name;
     if (!s.operation.empty() && s.operation != s.name) o << " (" << s.operation << ")";
     o << " " << FormatDurationNs(s.duration_ns) << "\n";
-    if (!s.error.empty()) Lines(o, s.error, "         error: ", "                ");
+    o << PrefixLines(s.error, "         error: ", "                ");
     if (!s.output.empty()) {
       o << "         output:\n";
-      Lines(o, s.output, "           | ", "           | ");
+      o << PrefixLines(s.output, "           | ", "           | ");
     }
   }
   return o.str();
@@ -94,14 +81,17 @@ std::string FormatJUnit(const RunReport& report) {
 
   std::ostringstream o;
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  // JUnit has no "aborted": it is an error a CI page must show, with its own type.
-  o << "<testsuites name=\"polyarch\" tests=\"" << total.total << "\" failures=\"" << total.fail
-    << "\" errors=\"" << total.error + total.aborted << "\" skipped=\"" << total.skip
-    << "\" time=\"" << FormatSeconds(total.duration_ns) << "\">\n";
+  // JUnit has no "aborted": it is an error a CI page must show, with its own type. Nor has it
+  // xfail and xpass: a known deviation is shown as skipped (it does not fail the run), a stale
+  // expectation as a failure (the entry must go).
+  o << "<testsuites name=\"polyarch\" tests=\"" << total.total << "\" failures=\""
+    << total.fail + total.xpass << "\" errors=\"" << total.error + total.aborted << "\" skipped=\""
+    << total.skip + total.xfail << "\" time=\"" << FormatSeconds(total.duration_ns) << "\">\n";
   for (const auto& g : groups) {
-    o << "  <testsuite name=\"" << Attr(g.name) << "\" tests=\"" << g.counts.Total()
-      << "\" failures=\"" << g.counts.fail << "\" errors=\"" << g.counts.error + g.counts.aborted
-      << "\" skipped=\"" << g.counts.skip << "\" time=\"" << FormatSeconds(g.duration_ns) << "\"";
+    const StatusCounts& n = g.counts;
+    o << "  <testsuite name=\"" << Attr(g.name) << "\" tests=\"" << n.Total() << "\" failures=\""
+      << n.fail + n.xpass << "\" errors=\"" << n.error + n.aborted << "\" skipped=\""
+      << n.skip + n.xfail << "\" time=\"" << FormatSeconds(g.duration_ns) << "\"";
     if (!report.started_at.empty()) o << " timestamp=\"" << Attr(report.started_at) << "\"";
     if (!hostname.empty()) o << " hostname=\"" << Attr(hostname) << "\"";
     o << ">\n";
@@ -122,8 +112,14 @@ std::string FormatJUnit(const RunReport& report) {
         case CaseStatus::kSkip:
           o << ">\n      <skipped message=\"" << Attr(c->reason) << "\"/>\n";
           break;
+        case CaseStatus::kXfail:
+          o << ">\n      <skipped message=\"" << Attr("xfail: " + c->reason) << "\"/>\n";
+          break;
         case CaseStatus::kFail:
-          o << ">\n      <failure message=\"" << Attr(c->reason) << "\" type=\"fail\">"
+        case CaseStatus::kXpass:
+          o << ">\n      <failure message=\""
+            << Attr(c->status == CaseStatus::kXpass ? "xpass: " + c->reason : c->reason)
+            << "\" type=\"" << CaseStatusName(c->status) << "\">"
             << EscapeXml(FailureText(*c), false) << "</failure>\n";
           break;
         case CaseStatus::kError:

@@ -94,6 +94,8 @@ TEST(GoldenReportTest, EveryStatusIsInTheFixture) {
   EXPECT_GT(s.skip, 0);
   EXPECT_GT(s.error, 0);
   EXPECT_GT(s.aborted, 0);
+  EXPECT_GT(s.xfail, 0);
+  EXPECT_GT(s.xpass, 0);
 }
 
 // ---- JSON ------------------------------------------------------------------------------
@@ -108,6 +110,26 @@ TEST(JsonReportTest, RoundTripsThroughTheJsonValue) {
   EXPECT_EQ(back.cases[2].Id(), "lifecycle/runc/amd64/exec_runs_in_container#2");
   EXPECT_EQ(back.cases[3].steps[1].output, kNastyOutput);  // bytes kept in memory
   EXPECT_EQ(back.cases[8].status, CaseStatus::kAborted);
+  EXPECT_EQ(back.cases[13].status, CaseStatus::kXfail);
+  EXPECT_EQ(back.cases[14].status, CaseStatus::kXpass);
+  EXPECT_EQ(back.cases[13].reason, r.cases[13].reason);
+}
+
+TEST(JsonReportTest, EveryStatusHasANameThatParsesBack) {
+  for (CaseStatus s : {CaseStatus::kPass, CaseStatus::kFail, CaseStatus::kSkip, CaseStatus::kError,
+                       CaseStatus::kAborted, CaseStatus::kXfail, CaseStatus::kXpass}) {
+    CaseStatus back = CaseStatus::kPass;
+    ASSERT_TRUE(ParseCaseStatus(CaseStatusName(s), &back)) << CaseStatusName(s);
+    EXPECT_EQ(back, s);
+  }
+  EXPECT_EQ(CaseStatusName(CaseStatus::kXfail), "xfail");
+  EXPECT_EQ(CaseStatusName(CaseStatus::kXpass), "xpass");
+  CaseStatus unknown = CaseStatus::kPass;
+  EXPECT_FALSE(ParseCaseStatus("XFAIL", &unknown));
+  json j = ReportToJson(Fixture());
+  EXPECT_EQ(j["summary"]["xfail"], 1);
+  EXPECT_EQ(j["summary"]["xpass"], 1);
+  EXPECT_EQ(j["summary"]["total"], 15);
 }
 
 TEST(JsonReportTest, TextIsValidUtf8AndParsesBack) {
@@ -126,6 +148,7 @@ TEST(JsonReportTest, TextIsValidUtf8AndParsesBack) {
   EXPECT_NE(back.cases[3].steps[1].output.find('\x01'), std::string::npos);
   EXPECT_EQ(back.cases[8].reason, ToValidUtf8(r.cases[8].reason));
   EXPECT_EQ(j["summary"]["aborted"], 1);
+  EXPECT_EQ(j["cases"][13]["status"], "xfail");
 }
 
 TEST(JsonReportTest, InvalidBytesAnywhereNeverThrow) {
@@ -142,20 +165,40 @@ TEST(JsonReportTest, InvalidBytesAnywhereNeverThrow) {
 
 TEST(JUnitTest, CountsMatchTheCases) {
   const std::string x = FormatJUnit(Fixture());
-  EXPECT_EQ(Count(x, "<testcase "), 13u);
-  EXPECT_EQ(Count(x, "<failure "), 2u);
+  EXPECT_EQ(Count(x, "<testcase "), 15u);
+  EXPECT_EQ(Count(x, "<failure "), 3u);  // 2 fail, 1 xpass
   EXPECT_EQ(Count(x, "<error "), 2u);
-  EXPECT_EQ(Count(x, "<skipped "), 4u);
+  EXPECT_EQ(Count(x, "<skipped "), 5u);    // 4 skip, 1 xfail
   EXPECT_EQ(Count(x, "<testsuite "), 8u);  // 2 suites x 2 layers x 2 arches
-  EXPECT_NE(x.find("<testsuites name=\"polyarch\" tests=\"13\" failures=\"2\" errors=\"2\" "
-                   "skipped=\"4\""),
+  EXPECT_NE(x.find("<testsuites name=\"polyarch\" tests=\"15\" failures=\"3\" errors=\"2\" "
+                   "skipped=\"5\""),
             std::string::npos);
   EXPECT_NE(x.find("type=\"aborted\""), std::string::npos);
   EXPECT_NE(x.find("type=\"error\""), std::string::npos);
-  EXPECT_NE(x.find("<testsuite name=\"lifecycle.runc.s390x\" tests=\"2\" failures=\"1\""),
+  EXPECT_NE(x.find("<testsuite name=\"lifecycle.runc.s390x\" tests=\"3\" failures=\"1\" "
+                   "errors=\"0\" skipped=\"2\""),
+            std::string::npos);
+  EXPECT_NE(x.find("<testsuite name=\"lifecycle.containerd.amd64\" tests=\"3\" failures=\"1\""),
             std::string::npos);
   EXPECT_NE(x.find("classname=\"lifecycle.runc.amd64\" name=\"exec_runs_in_container#2\""),
             std::string::npos);
+}
+
+// JUnit has no known deviations: an xfail is skipped (it does not fail a CI page), an xpass a
+// failure that says its entry is stale.
+TEST(JUnitTest, KnownDeviationsAreSkippedAndStaleOnesFail) {
+  const std::string x = FormatJUnit(Fixture());
+  EXPECT_NE(x.find("name=\"kill_term_exits_143\" time=\"0.109\">\n      <skipped message=\"xfail: "
+                   "known deviation: the emulated process"),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("<failure message=\"xpass: passed although suites/expectations.json:entry 2 "
+                   "lists it as a known deviation"),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("type=\"xpass\">lifecycle/containerd/amd64/kill_term_exits_143: xpass\n"),
+            std::string::npos)
+      << x;
 }
 
 TEST(JUnitTest, EscapesAndStaysValid) {
@@ -234,16 +277,35 @@ TEST(ConsoleTest, ColorOnlyWhenAsked) {
 TEST(ConsoleTest, MatrixFirstThenProblemsThenTotals) {
   const std::string s = FormatConsoleSummary(Fixture(), false);
   EXPECT_EQ(s.rfind("  arch \\ layer   runc", 0), 0u) << s;
-  EXPECT_NE(s.find("\n  s390x          1/1/1   0/1/0 E1 A1\n"), std::string::npos) << s;
-  EXPECT_NE(s.find("\n  amd64          3/0/1   1/0/2\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("\n  s390x          1/1/1 XF1   0/1/0 E1 A1\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("\n  amd64          3/0/1       1/0/2 XP1\n"), std::string::npos) << s;
   size_t problems = s.find("not passing (4):");
+  size_t stale = s.find(
+      "stale expectations, xpass: passed although listed as known deviations (1):\n"
+      "  XPASS    lifecycle/containerd/amd64/kill_term_exits_143\n"
+      "           passed although suites/expectations.json:entry 2");
+  size_t known = s.find(
+      "known deviations, xfail (1), by entry:\n  1  known deviation: the "
+      "emulated process's exit status after SIGTERM is 0 [OCI runtime-spec "
+      "runtime.md#kill] (suites/expectations.json:entry 1)\n");
   size_t skips = s.find("skipped (4), by reason:");
-  size_t totals = s.find("13 cases: 5 pass, 2 fail, 4 skip, 1 error, 1 aborted");
+  size_t totals = s.find("15 cases: 5 pass, 2 fail, 4 skip, 1 error, 1 aborted, 1 xfail, 1 xpass");
+  size_t warning = s.find("\nwarning: 1 case passed that expectations list as known deviations");
   ASSERT_NE(problems, std::string::npos) << s;
+  ASSERT_NE(stale, std::string::npos) << s;
+  ASSERT_NE(known, std::string::npos) << s;
   ASSERT_NE(skips, std::string::npos) << s;
   ASSERT_NE(totals, std::string::npos) << s;
-  EXPECT_LT(problems, skips);
+  ASSERT_NE(warning, std::string::npos) << s;
+  EXPECT_LT(problems, stale);
+  EXPECT_LT(stale, known);
+  EXPECT_LT(known, skips);
   EXPECT_LT(skips, totals);
+  EXPECT_LT(totals, warning);
+  EXPECT_NE(s.find("\nwarning: 1 expectations entry matched no case in this run: "
+                   "/etc/polyarch/site.json:entry 1 (spec/*/*/process_rlimits_*)\n"),
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find("  2  native architecture: nothing to compare\n"), std::string::npos) << s;
   EXPECT_NE(s.find("\n  report_json  /var/lib/polyarch/reports/20240501T120000Z/report.json\n"),
             std::string::npos)
@@ -308,15 +370,20 @@ TEST(ProgressTest, LiveLineFitsTheWidth) {
 
 TEST(ProgressTest, TerminalRewritesOneLineAndKeepsProblems) {
   const std::string out = ProgressOutput(Fixture(), true);
-  EXPECT_NE(out.find("\r\x1b[2K[ 0/13] 0 pass, 0 fail, 0 skip | lifecycle/runc/amd64/"),
+  EXPECT_NE(out.find("\r\x1b[2K[ 0/15] 0 pass, 0 fail, 0 skip | lifecycle/runc/amd64/"),
             std::string::npos)
       << out;
-  // Only failed, errored and aborted cases get a permanent line, plus the final line.
-  EXPECT_EQ(Count(out, "\n"), 5u) << out;
+  // Only failed, errored, aborted and xpass cases get a permanent line, plus the final line:
+  // a known deviation is expected, a stale one is news.
+  EXPECT_EQ(Count(out, "\n"), 6u) << out;
+  EXPECT_NE(out.find("\x1b[1;33mxpass  \x1b[0m lifecycle/containerd/amd64/kill_term_exits_143"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("\x1b[31mfail   \x1b[0m lifecycle/runc/s390x/create_reports_created"),
             std::string::npos)
       << out;
-  EXPECT_TRUE(out.ends_with("\r\x1b[2K[13/13] 5 pass, 2 fail, 4 skip, 1 error, 1 aborted\n"))
+  EXPECT_TRUE(out.ends_with(
+      "\r\x1b[2K[15/15] 5 pass, 2 fail, 4 skip, 1 error, 1 aborted, 1 xfail, 1 xpass\n"))
       << out;
 }
 

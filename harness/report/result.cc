@@ -18,13 +18,17 @@ std::string_view CaseStatusName(CaseStatus s) {
       return "error";
     case CaseStatus::kAborted:
       return "aborted";
+    case CaseStatus::kXfail:
+      return "xfail";
+    case CaseStatus::kXpass:
+      return "xpass";
   }
   return "error";
 }
 
 bool ParseCaseStatus(std::string_view name, CaseStatus* out) {
   for (CaseStatus s : {CaseStatus::kPass, CaseStatus::kFail, CaseStatus::kSkip, CaseStatus::kError,
-                       CaseStatus::kAborted}) {
+                       CaseStatus::kAborted, CaseStatus::kXfail, CaseStatus::kXpass}) {
     if (CaseStatusName(s) == name) {
       *out = s;
       return true;
@@ -44,23 +48,7 @@ Summary Summarize(const std::vector<CaseResult>& cases) {
   for (const auto& c : cases) {
     ++s.total;
     s.duration_ns += c.duration_ns;
-    switch (c.status) {
-      case CaseStatus::kPass:
-        ++s.pass;
-        break;
-      case CaseStatus::kFail:
-        ++s.fail;
-        break;
-      case CaseStatus::kSkip:
-        ++s.skip;
-        break;
-      case CaseStatus::kError:
-        ++s.error;
-        break;
-      case CaseStatus::kAborted:
-        ++s.aborted;
-        break;
-    }
+    ++CounterOf(s, c.status);
   }
   return s;
 }
@@ -217,6 +205,8 @@ json ReportToJson(const RunReport& r) {
             {"skip", s.skip},
             {"error", s.error},
             {"aborted", s.aborted},
+            {"xfail", s.xfail},
+            {"xpass", s.xpass},
             {"duration_ns", s.duration_ns}}}};
 }
 

@@ -20,9 +20,38 @@ enum class CaseStatus {
   kSkip,     // not run, for a stated reason (a capability the layer lacks, a host limit)
   kError,    // the harness could not run the case (bad set-up, a deadline in the harness)
   kAborted,  // the stack died under it (a daemon vanished mid-case)
+  // A failure an expectations file lists as a known deviation of the stack: reported, not
+  // failing the run (harness/run/expectations.h).
+  kXfail,
+  // A pass of a case an expectations file lists as a known deviation: the entry is stale. It
+  // fails the run under --strict.
+  kXpass,
 };
 std::string_view CaseStatusName(CaseStatus s);
 bool ParseCaseStatus(std::string_view name, CaseStatus* out);
+
+// The member of `counts` (a Summary, a StatusCounts: anything with one int per status, named
+// like the statuses) that counts status `s`.
+template <typename Counts>
+auto& CounterOf(Counts& counts, CaseStatus s) {
+  switch (s) {
+    case CaseStatus::kPass:
+      return counts.pass;
+    case CaseStatus::kFail:
+      return counts.fail;
+    case CaseStatus::kSkip:
+      return counts.skip;
+    case CaseStatus::kError:
+      return counts.error;
+    case CaseStatus::kAborted:
+      return counts.aborted;
+    case CaseStatus::kXfail:
+      return counts.xfail;
+    case CaseStatus::kXpass:
+      return counts.xpass;
+  }
+  return counts.error;
+}
 
 // One operation a case performed through a driver.
 struct StepRecord {
@@ -66,7 +95,7 @@ struct CaseResult {
 };
 
 struct Summary {
-  int total = 0, pass = 0, fail = 0, skip = 0, error = 0, aborted = 0;
+  int total = 0, pass = 0, fail = 0, skip = 0, error = 0, aborted = 0, xfail = 0, xpass = 0;
   int64_t duration_ns = 0;
 };
 Summary Summarize(const std::vector<CaseResult>& cases);

@@ -220,6 +220,19 @@ std::string_view FirstLine(std::string_view s) {
   return nl == std::string_view::npos ? s : s.substr(0, nl);
 }
 
+std::string PrefixLines(std::string_view text, std::string_view first, std::string_view rest) {
+  std::string out;
+  std::string_view prefix = first;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    out.append(prefix).append(text.substr(0, nl)).push_back('\n');
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+    prefix = rest;
+  }
+  return out;
+}
+
 size_t DisplayWidth(std::string_view utf8) {
   size_t n = 0;
   ForEachCodePoint(utf8, [&](char32_t) { ++n; });

@@ -33,6 +33,10 @@ std::string EscapeHtml(std::string_view s);
 // The first line of s (without the newline), for one-line listings.
 std::string_view FirstLine(std::string_view s);
 
+// Each line of `text` after a prefix, `first` for the first line and `rest` for the others,
+// each ending in a newline: a reason or an output indented under its heading. "" for "".
+std::string PrefixLines(std::string_view text, std::string_view first, std::string_view rest);
+
 // Number of code points, the width a terminal gives ASCII and most Latin text.
 size_t DisplayWidth(std::string_view utf8);
 

@@ -8,32 +8,25 @@ void AddUnique(std::vector<std::string>* v, const std::string& s) {
   if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
 }
 
-void StatusCounts::Add(CaseStatus s) {
-  switch (s) {
-    case CaseStatus::kPass:
-      ++pass;
-      break;
-    case CaseStatus::kFail:
-      ++fail;
-      break;
-    case CaseStatus::kSkip:
-      ++skip;
-      break;
-    case CaseStatus::kError:
-      ++error;
-      break;
-    case CaseStatus::kAborted:
-      ++aborted;
-      break;
-  }
-}
+void StatusCounts::Add(CaseStatus s) { ++CounterOf(*this, s); }
 
 CaseStatus StatusCounts::Worst() const {
   if (aborted) return CaseStatus::kAborted;
   if (error) return CaseStatus::kError;
   if (fail) return CaseStatus::kFail;
+  if (xpass) return CaseStatus::kXpass;
+  if (xfail) return CaseStatus::kXfail;
   if (skip && !pass) return CaseStatus::kSkip;
   return CaseStatus::kPass;
+}
+
+std::string RareCounts(const StatusCounts& c) {
+  std::string s;
+  for (auto [n, letter] : {std::pair{c.error, "E"}, std::pair{c.aborted, "A"},
+                           std::pair{c.xfail, "XF"}, std::pair{c.xpass, "XP"}}) {
+    if (n) s += std::string(" ") + letter + std::to_string(n);
+  }
+  return s;
 }
 
 const StatusCounts* StatusMatrix::Cell(const std::string& arch, const std::string& layer) const {
@@ -51,14 +44,20 @@ StatusMatrix BuildStatusMatrix(const std::vector<CaseResult>& cases) {
   return m;
 }
 
-std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases) {
+namespace {
+
+// Cases of `status` grouped by key(reason), most frequent first (ties: first seen first).
+template <typename Key>
+std::vector<SkipGroup> GroupByReason(const std::vector<CaseResult>& cases, CaseStatus status,
+                                     Key key) {
   std::vector<SkipGroup> groups;
   for (const auto& c : cases) {
-    if (c.status != CaseStatus::kSkip) continue;
+    if (c.status != status) continue;
+    const std::string k = key(c.reason);
     auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const SkipGroup& g) { return g.reason == c.reason; });
+                           [&](const SkipGroup& g) { return g.reason == k; });
     if (it == groups.end()) {
-      groups.push_back({c.reason, 1});
+      groups.push_back({k, 1});
     } else {
       ++it->count;
     }
@@ -66,6 +65,27 @@ std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases) {
   std::stable_sort(groups.begin(), groups.end(),
                    [](const SkipGroup& a, const SkipGroup& b) { return a.count > b.count; });
   return groups;
+}
+
+}  // namespace
+
+std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases) {
+  return GroupByReason(cases, CaseStatus::kSkip, [](const std::string& r) { return r; });
+}
+
+std::vector<SkipGroup> GroupKnownDeviations(const std::vector<CaseResult>& cases) {
+  return GroupByReason(cases, CaseStatus::kXfail, [](const std::string& r) {
+    return r.substr(0, r.find(kObservedSeparator));
+  });
+}
+
+std::vector<const CaseResult*> CasesWithStatus(const std::vector<CaseResult>& cases,
+                                               CaseStatus status) {
+  std::vector<const CaseResult*> out;
+  for (const auto& c : cases) {
+    if (c.status == status) out.push_back(&c);
+  }
+  return out;
 }
 
 std::vector<const CaseResult*> NotPassing(const std::vector<CaseResult>& cases) {
@@ -149,6 +169,17 @@ nlohmann::json CrossArchTimings(const std::vector<CaseResult>& cases,
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+std::vector<std::string> ReportWarnings(const RunReport& report) {
+  std::vector<std::string> out;
+  if (!report.sections.is_object()) return out;
+  auto it = report.sections.find("warnings");
+  if (it == report.sections.end() || !it->is_array()) return out;
+  for (const auto& w : *it) {
+    if (w.is_string()) out.push_back(w.get<std::string>());
+  }
+  return out;
 }
 
 std::string ContextValue(const nlohmann::json& context, std::string_view dotted_path) {

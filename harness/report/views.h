@@ -19,12 +19,17 @@ namespace polyarch {
 void AddUnique(std::vector<std::string>* v, const std::string& s);
 
 struct StatusCounts {
-  int pass = 0, fail = 0, skip = 0, error = 0, aborted = 0;
+  int pass = 0, fail = 0, skip = 0, error = 0, aborted = 0, xfail = 0, xpass = 0;
   void Add(CaseStatus s);
-  int Total() const { return pass + fail + skip + error + aborted; }
-  // The status a reader should see first: aborted, error, fail, skip, then pass.
+  int Total() const { return pass + fail + skip + error + aborted + xfail + xpass; }
+  // The status a reader should see first: aborted, error, fail, xpass (a stale expectation),
+  // xfail (a known deviation), skip (when nothing passed), then pass.
   CaseStatus Worst() const;
 };
+
+// What a matrix cell adds to its "pass/fail/skip" counts: " E1 A2 XF3 XP1", each only when
+// nonzero (they are rare, and a column of zeros would hide them).
+std::string RareCounts(const StatusCounts& c);
 
 // Arches and layers in the order they first appear among the cases, which is the run's plan
 // order (the order the user listed them), not alphabetical.
@@ -44,6 +49,19 @@ struct SkipGroup {
   int count = 0;
 };
 std::vector<SkipGroup> GroupSkips(const std::vector<CaseResult>& cases);
+
+// What separates the two halves of an xfail case's reason, as ApplyExpectations
+// (harness/run/expectations.h) writes it: "known deviation: <entry> [<reference>]
+// (<source>); observed: <the case's own reason>".
+inline constexpr std::string_view kObservedSeparator = "; observed: ";
+
+// xfail cases grouped by the known deviation they are (their reason up to
+// kObservedSeparator, which names the entry), most frequent first (ties: first seen first).
+std::vector<SkipGroup> GroupKnownDeviations(const std::vector<CaseResult>& cases);
+
+// The cases of one status, in run order.
+std::vector<const CaseResult*> CasesWithStatus(const std::vector<CaseResult>& cases,
+                                               CaseStatus status);
 
 // Cases that need attention: fail, error and aborted, in run order.
 std::vector<const CaseResult*> NotPassing(const std::vector<CaseResult>& cases);
@@ -71,6 +89,11 @@ std::vector<LayerLatency> StepLatencyByLayer(const std::vector<CaseResult>& case
 // both, when those cases measured them. Rows in case order; [] without such cases.
 nlohmann::json CrossArchTimings(const std::vector<CaseResult>& cases,
                                 const std::string& native_arch);
+
+// The run's warnings (sections.warnings, an array of strings): what did not change the exit
+// code but a reader must see, such as a stale expectation without --strict. Tolerant: what is
+// not a string is left out.
+std::vector<std::string> ReportWarnings(const RunReport& report);
 
 // A context value by dotted path ("host.kernel"): strings as they are, numbers and booleans
 // as JSON text, "" when absent or an object or array. Reports from older or partial runs

@@ -3,6 +3,18 @@
 #include <utility>
 
 namespace polyarch {
+namespace {
+
+// "a, b, c and 4 more": the first few items of what may be a long list (the report lists all).
+std::string FirstFew(const std::vector<std::string>& items) {
+  constexpr size_t kShown = 5;
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > kShown) out += " and " + std::to_string(items.size() - kShown) + " more";
+  return out;
+}
+
+}  // namespace
 
 Outcome DecideOutcome(const OutcomeInputs& in) {
   Outcome out;
@@ -31,6 +43,24 @@ Outcome DecideOutcome(const OutcomeInputs& in) {
   if (in.strict && s.skip > 0) {
     because(kExitCheckFailed, "--strict: " + std::to_string(s.skip) + " skipped case" +
                                   (s.skip == 1 ? " counts" : "s count") + " as failures");
+  }
+  if (s.xpass > 0) {
+    const std::string what =
+        std::to_string(s.xpass) + (s.xpass == 1 ? " case" : " cases") +
+        " passed that expectations list as known deviations (stale entries" +
+        (in.strict ? "" : "; --strict fails the run") + ")" +
+        (in.stale_expectations.empty() ? "" : ": " + FirstFew(in.stale_expectations));
+    if (in.strict) {
+      because(kExitCheckFailed, "--strict: " + what);
+    } else {
+      out.warnings.push_back(what);
+    }
+  }
+  if (!in.unused_expectations.empty()) {
+    const size_t n = in.unused_expectations.size();
+    out.warnings.push_back(std::to_string(n) +
+                           (n == 1 ? " expectations entry" : " expectations entries") +
+                           " matched no case in this run: " + FirstFew(in.unused_expectations));
   }
   if (in.regression) {
     because(kExitCheckFailed,

@@ -49,6 +49,59 @@ TEST(OutcomeTest, SkipsFailOnlyUnderStrict) {
             "--strict: 1 skipped case counts as failures");
 }
 
+// A known deviation is reported, never a reason to fail, with --strict or without.
+TEST(OutcomeTest, XfailNeverFailsTheRun) {
+  Summary s = Counts(8);
+  s.xfail = 3;
+  s.total += 3;
+  for (bool strict : {false, true}) {
+    Outcome o = DecideOutcome({.summary = s, .strict = strict});
+    EXPECT_EQ(o.code, kExitOk) << strict;
+    EXPECT_TRUE(o.reasons.empty()) << strict;
+    EXPECT_TRUE(o.warnings.empty()) << strict;
+  }
+}
+
+// A listed case that passes: the entry is stale. A warning, or with --strict a failed run.
+TEST(OutcomeTest, XpassFailsTheRunOnlyUnderStrict) {
+  Summary s = Counts(8);
+  s.xpass = 2;
+  s.total += 2;
+  const std::vector<std::string> stale = {"spec/crun/s390x/rlimits (known.json:entry 1)",
+                                          "spec/crun/arm/rlimits (known.json:entry 1)"};
+  Outcome lax = DecideOutcome({.summary = s, .stale_expectations = stale});
+  EXPECT_EQ(lax.code, kExitOk);
+  EXPECT_TRUE(lax.reasons.empty());
+  ASSERT_EQ(lax.warnings.size(), 1u);
+  EXPECT_EQ(lax.warnings[0],
+            "2 cases passed that expectations list as known deviations (stale entries; --strict "
+            "fails the run): spec/crun/s390x/rlimits (known.json:entry 1), spec/crun/arm/rlimits "
+            "(known.json:entry 1)");
+  Outcome strict = DecideOutcome({.summary = s, .strict = true, .stale_expectations = stale});
+  EXPECT_EQ(strict.code, kExitCheckFailed);
+  ASSERT_EQ(strict.reasons.size(), 1u);
+  EXPECT_EQ(strict.reasons[0],
+            "--strict: 2 cases passed that expectations list as known deviations (stale "
+            "entries): spec/crun/s390x/rlimits (known.json:entry 1), spec/crun/arm/rlimits "
+            "(known.json:entry 1)");
+  EXPECT_TRUE(strict.warnings.empty());
+}
+
+TEST(OutcomeTest, UnusedExpectationsAreAWarningAndLongListsAreCut) {
+  std::vector<std::string> unused;
+  for (int i = 1; i <= 7; ++i) unused.push_back("k.json:entry " + std::to_string(i) + " (x/*/*/y)");
+  Outcome o = DecideOutcome({.summary = Counts(4), .unused_expectations = unused});
+  EXPECT_EQ(o.code, kExitOk);
+  ASSERT_EQ(o.warnings.size(), 1u);
+  EXPECT_EQ(o.warnings[0],
+            "7 expectations entries matched no case in this run: k.json:entry 1 (x/*/*/y), "
+            "k.json:entry 2 (x/*/*/y), k.json:entry 3 (x/*/*/y), k.json:entry 4 (x/*/*/y), "
+            "k.json:entry 5 (x/*/*/y) and 2 more");
+  EXPECT_EQ(DecideOutcome({.summary = Counts(4), .unused_expectations = {"k.json:entry 1 (a)"}})
+                .warnings[0],
+            "1 expectations entry matched no case in this run: k.json:entry 1 (a)");
+}
+
 TEST(OutcomeTest, AnInterruptionDecidesTheCodeAndEveryReasonIsKept) {
   Outcome o = DecideOutcome({.summary = Counts(3, 1), .interrupted_by = "SIGINT"});
   EXPECT_EQ(o.code, kExitAborted);

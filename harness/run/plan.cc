@@ -151,6 +151,8 @@ nlohmann::json Plan::ToJson() const {
           {"runtime_binaries", runtime_binaries},
           {"containerd_address", containerd_address},
           {"docker_host", docker_host},
+          {"expectations", expectations},
+          {"builtin_expectations", builtin_expectations},
           {"throughput",
            {{"cycle", throughput.cycle},
             {"containers", throughput.containers},
@@ -257,6 +259,10 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
       PA_ASSIGN_OR_RETURN(p.docker_host, Scalar(file, v, key));
     } else if (key == "baseline") {
       PA_ASSIGN_OR_RETURN(p.baseline, Scalar(file, v, key));
+    } else if (key == "expectations") {
+      PA_ASSIGN_OR_RETURN(p.expectations, Strings(file, v, key));
+    } else if (key == "builtin_expectations") {
+      PA_ASSIGN_OR_RETURN(p.builtin_expectations, Boolean(file, v, key));
     } else if (key == "throughput") {
       PA_RETURN_IF_ERROR(ApplyThroughput(file, v, &p.throughput));
     } else {
@@ -264,7 +270,7 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
                 "unknown key '" + key +
                     "' (known: suites, layers, arches, filter, repeat, jobs, strict, keep, "
                     "report_dir, step_timeout_ms, runtimes, containerd_address, docker_host, "
-                    "baseline, throughput)");
+                    "baseline, expectations, builtin_expectations, throughput)");
     }
   }
   PA_RETURN_IF_ERROR(ValidatePlan(p).WithContext(file));

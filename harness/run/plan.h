@@ -59,7 +59,7 @@ struct Plan {
   std::string filter = "*";             // glob over case names ("exit_code_*", "*/s390x/*")
   int repeat = 1;
   int jobs = UsableCores();  // workers for the cases that may run side by side
-  bool strict = false;       // a skip counts as a failure
+  bool strict = false;       // a skip counts as a failure, and so does an xpass case
   bool keep = false;         // leave the run directory (bundles, daemon state, logs) behind
   std::string report_dir;
   std::chrono::milliseconds step_timeout{60000};
@@ -68,6 +68,9 @@ struct Plan {
   std::string docker_host;         // use this dockerd (unix:///path) instead of a private one
   std::string baseline;            // compare against this earlier report at the end
   double max_regression = 0.10;    // for the baseline comparison
+  // Files of known deviations (harness/run/expectations.h), applied after the built-in set.
+  std::vector<std::string> expectations;
+  bool builtin_expectations = true;  // apply suites/expectations.json, carried by the binary
   ThroughputPlan throughput;
 
   nlohmann::json ToJson() const;

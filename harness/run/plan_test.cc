@@ -42,6 +42,20 @@ TEST(PlanTest, SuiteFileInYamlOrJsonGivesThePlan) {
   EXPECT_EQ(j->jobs, 2);
 }
 
+// Expectations files, as --expectations gives them, and the built-in set left out.
+TEST(PlanTest, ExpectationsFilesAndTheBuiltInSet) {
+  EXPECT_TRUE(Plan().builtin_expectations);
+  EXPECT_TRUE(Plan().expectations.empty());
+  auto p = ParseSuiteText(
+      "expectations: [site.json, /etc/polyarch/known.json]\nbuiltin_expectations: false\n",
+      "plan.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->expectations, (std::vector<std::string>{"site.json", "/etc/polyarch/known.json"}));
+  EXPECT_FALSE(p->builtin_expectations);
+  EXPECT_EQ(p->ToJson()["expectations"], nlohmann::json({"site.json", "/etc/polyarch/known.json"}));
+  EXPECT_EQ(p->ToJson()["builtin_expectations"], false);
+}
+
 struct BadFile {
   const char* text;
   const char* expect;  // substring of the message, which starts with file:line
@@ -66,6 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"jobs: many\n", "bad.yaml:1: 'jobs' must be an integer"},
         BadFile{"repeat: 0\n", "bad.yaml:1: 'repeat' must be between 1"},
         BadFile{"strict: maybe\n", "bad.yaml:1: 'strict' must be true or false"},
+        BadFile{"builtin_expectations: 0.5\n",
+                "bad.yaml:1: 'builtin_expectations' must be true or false"},
         BadFile{"jobs: 1\njobs: 2\n", "bad.yaml:2: key 'jobs' given twice"},
         BadFile{"suites: [lifecycle\n", "bad.yaml:"},
         BadFile{"- a\n- b\n", "bad.yaml:1: a suite file is a mapping"},

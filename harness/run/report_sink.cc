@@ -7,6 +7,9 @@
 namespace polyarch {
 
 void ReportSink::Add(CaseResult c) {
+  if (expectations_ != nullptr) {
+    if (const Expectation* e = FindExpectation(*expectations_, c)) ApplyExpectation(*e, &c);
+  }
   progress_.CaseFinished(c);
   std::lock_guard<std::mutex> lock(mu_);
   report_.cases.push_back(std::move(c));

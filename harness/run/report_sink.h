@@ -1,6 +1,8 @@
 // The report of a run as it goes: cases are added as they finish, from any worker, and the
 // report is rewritten at most once a second (and at the end), so an interrupted or crashed
-// run still leaves everything it finished. The progress line goes to stderr.
+// run still leaves everything it finished. The progress line goes to stderr. Each case meets
+// the run's expectations as it is added, so the progress and every report written from then
+// on show a known deviation as xfail.
 #ifndef POLYARCH_HARNESS_RUN_REPORT_SINK_H_
 #define POLYARCH_HARNESS_RUN_REPORT_SINK_H_
 
@@ -11,13 +13,15 @@
 #include "harness/core/status.h"
 #include "harness/report/console_reporter.h"
 #include "harness/report/result.h"
+#include "harness/run/expectations.h"
 
 namespace polyarch {
 
 class ReportSink {
  public:
-  ReportSink(std::string dir, bool tty, int total)
-      : dir_(std::move(dir)), progress_(stderr, tty, total) {}
+  // `expectations` (may be null) must outlive the sink.
+  ReportSink(std::string dir, bool tty, int total, const Expectations* expectations = nullptr)
+      : dir_(std::move(dir)), expectations_(expectations), progress_(stderr, tty, total) {}
 
   // The report itself; hold mu() while touching it from outside.
   RunReport& report() { return report_; }
@@ -35,6 +39,7 @@ class ReportSink {
   Status WriteLocked();
 
   std::string dir_;
+  const Expectations* expectations_;
   std::mutex mu_;
   RunReport report_;
   ProgressPrinter progress_;

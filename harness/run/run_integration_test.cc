@@ -31,6 +31,23 @@ const json* FindCase(const json& report, const std::string& id) {
   return nullptr;
 }
 
+// The reports in `reports` against the validators the golden tests use: the JSON Schema, a
+// JUnit XSD, the self-contained page check.
+void ExpectReportsValidate(const std::string& reports) {
+  const std::string src = testing::kSourceDir;
+  const std::string script = src + "/harness/report/validate_report.py";
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"json", src + "/docs/report.schema.json",
+                                 reports + "/report.json"},
+        {"junit", src + "/tests/golden/junit.xsd", reports + "/junit.xml"},
+        {"html", reports + "/report.html"}}) {
+    args.insert(args.begin(), {"/usr/bin/python3", script});
+    auto v = RunProcess(args, std::chrono::seconds(120));
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->exit_code, 0) << args[2] << ": " << v->out.Text() << v->err.Text();
+  }
+}
+
 class RunIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -61,43 +78,38 @@ TEST_F(RunIntegrationTest, ReportsValidateAndEveryCasePasses) {
       << report["sections"]["cleanup"].dump();
   EXPECT_NE(FindCase(report, "crossarch/crun/s390x/probe_info_matches_native"), nullptr);
   // The validators the golden tests use: the JSON Schema, a JUnit XSD, a self-contained page.
-  const std::string src = testing::kSourceDir;
-  const std::string script = src + "/harness/report/validate_report.py";
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"json", src + "/docs/report.schema.json",
-                                 reports + "/report.json"},
-        {"junit", src + "/tests/golden/junit.xsd", reports + "/junit.xml"},
-        {"html", reports + "/report.html"}}) {
-    args.insert(args.begin(), {"/usr/bin/python3", script});
-    auto v = RunProcess(args, std::chrono::seconds(120));
-    ASSERT_TRUE(v.ok());
-    EXPECT_EQ(v->exit_code, 0) << args[2] << ": " << v->out.Text() << v->err.Text();
-  }
+  ExpectReportsValidate(reports);
   // Nothing of the run is left: its directory is gone.
   std::string run_id = report["context"]["polyarch"]["run_id"];
   EXPECT_FALSE(PathExists("/var/lib/polyarch/runs/" + run_id));
 }
 
 // A runtime that lies about state: the cases that check it fail with the reason, exit 1.
-TEST_F(RunIntegrationTest, ABrokenLayerFailsTheRightCases) {
+// A runc that reports every created container as running, in `dir`; "" when runc is missing.
+std::string LyingRunc(const std::string& dir) {
   auto runc = FindProgram("runc");
-  ASSERT_TRUE(runc.ok());
-  const std::string wrapper = dir_->path() + "/lying-runc";
-  ASSERT_TRUE(
-      WriteFileAtomic(wrapper,
-                      "#!/bin/sh\n"
-                      "# Reports every created container as running.\n"
-                      "for a in \"$@\"; do [ \"$a\" = state ] && is_state=1; done\n"
-                      "if [ -n \"$is_state\" ]; then\n"
-                      "  " +
-                          *runc +
-                          " \"$@\" | sed 's/\"status\": *\"created\"/\"status\": \"running\"/'\n"
-                          "  exit 0\n"
-                          "fi\n"
-                          "exec " +
-                          *runc + " \"$@\"\n",
-                      0755)
-          .ok());
+  if (!runc.ok()) return "";
+  const std::string wrapper = dir + "/lying-runc";
+  Status s = WriteFileAtomic(wrapper,
+                             "#!/bin/sh\n"
+                             "# Reports every created container as running.\n"
+                             "for a in \"$@\"; do [ \"$a\" = state ] && is_state=1; done\n"
+                             "if [ -n \"$is_state\" ]; then\n"
+                             "  " +
+                                 *runc +
+                                 " \"$@\" | sed 's/\"status\": *\"created\"/\"status\": "
+                                 "\"running\"/'\n"
+                                 "  exit 0\n"
+                                 "fi\n"
+                                 "exec " +
+                                 *runc + " \"$@\"\n",
+                             0755);
+  return s.ok() ? wrapper : "";
+}
+
+TEST_F(RunIntegrationTest, ABrokenLayerFailsTheRightCases) {
+  const std::string wrapper = LyingRunc(dir_->path());
+  ASSERT_FALSE(wrapper.empty());
   const std::string reports = dir_->path() + "/reports";
   auto r =
       RunPolyarch({"run", "--layer", "runc", "--arch", "amd64", "--suite", "lifecycle",
@@ -116,6 +128,86 @@ TEST_F(RunIntegrationTest, ABrokenLayerFailsTheRightCases) {
   ASSERT_NE(ok, nullptr);
   EXPECT_EQ((*ok)["status"], "pass") << "cases that do not look at the lie still pass";
   EXPECT_NE(r.out.Text().find("create_reports_created"), std::string::npos);
+}
+
+// Known deviations end to end. The broken layer's failure, listed in an expectations file, is
+// xfail in every report and the run exits 0, --strict or not; an entry that matches nothing is
+// a warning.
+TEST_F(RunIntegrationTest, AListedFailureIsXfailAndDoesNotFailTheRun) {
+  const std::string wrapper = LyingRunc(dir_->path());
+  ASSERT_FALSE(wrapper.empty());
+  const std::string known = dir_->path() + "/known.json";
+  ASSERT_TRUE(WriteFileAtomic(known, R"({"version": 1, "expectations": [
+      {"cases": "lifecycle/runc/*/create_reports_created", "arches": ["amd64"],
+       "reason": "the wrapper reports created containers as running",
+       "reference": "https://example.org/lying-runc"},
+      {"cases": "spec/**", "reason": "not in this run", "reference": "OCI runtime-spec"}]})")
+                  .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarch({"run", "--layer", "runc", "--arch", "amd64", "--suite", "lifecycle",
+                        "--filter", "create_reports_created", "--runtime-binary", "runc=" + wrapper,
+                        "--expectations", known, "--strict", "--report-dir", reports, "--no-color"},
+                       std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  const json* c = FindCase(report, "lifecycle/runc/amd64/create_reports_created");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["status"], "xfail");
+  const std::string reason = (*c)["reason"];
+  EXPECT_EQ(reason.rfind("known deviation: the wrapper reports created containers as running "
+                         "[https://example.org/lying-runc] (" +
+                             known + ":entry 1); observed: ",
+                         0),
+            0u)
+      << reason;
+  EXPECT_NE(reason.find("'running', expected 'created'"), std::string::npos) << reason;
+  EXPECT_EQ(report["summary"]["xfail"], 1);
+  EXPECT_EQ(report["summary"]["fail"], 0);
+  const json& section = report["sections"]["expectations"];
+  ASSERT_EQ(section["files"].size(), 2u) << section.dump();
+  EXPECT_EQ(section["files"][0]["builtin"], true);
+  EXPECT_EQ(section["files"][1], json({{"path", known}, {"builtin", false}, {"entries", 2}}));
+  EXPECT_EQ(section["unused"],
+            json::array({{{"source", known + ":entry 2"}, {"cases", "spec/**"}}}));
+  EXPECT_NE(r.out.Text().find("warning: 1 expectations entry matched no case in this run: " +
+                              known + ":entry 2 (spec/**)"),
+            std::string::npos)
+      << r.out.Text();
+  auto junit = ReadFile(reports + "/junit.xml");
+  ASSERT_TRUE(junit.ok());
+  EXPECT_NE(junit->find("<skipped message=\"xfail: known deviation: "), std::string::npos);
+  // The reference's URL in the page's text loads nothing: the page is still self-contained.
+  ExpectReportsValidate(reports);
+}
+
+// A listed case that passes is xpass: the entry is stale, and --strict fails the run for it.
+TEST_F(RunIntegrationTest, AListedCaseThatPassesFailsAStrictRun) {
+  const std::string known = dir_->path() + "/known.json";
+  ASSERT_TRUE(WriteFileAtomic(known, R"({"version": 1, "expectations": [
+      {"cases": "lifecycle/*/*/exit_code_42", "layers": ["runc"], "reason": "once broken",
+       "reference": "OCI runtime-spec runtime.md#state"}]})")
+                  .ok());
+  const std::string reports = dir_->path() + "/reports";
+  auto r =
+      RunPolyarch({"run", "--layer", "runc", "--arch", "amd64", "--suite", "lifecycle", "--filter",
+                   "exit_code_42", "--expectations", known, "--no-builtin-expectations", "--strict",
+                   "--report-dir", reports, "--no-color"},
+                  std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  const json* c = FindCase(report, "lifecycle/runc/amd64/exit_code_42");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["status"], "xpass");
+  EXPECT_EQ(report["exit_reasons"],
+            json::array({"--strict: 1 case passed that expectations list as known deviations "
+                         "(stale entries): lifecycle/runc/amd64/exit_code_42 (" +
+                         known + ":entry 1)"}));
+  EXPECT_EQ(report["sections"]["expectations"]["files"].size(), 1u)
+      << "--no-builtin-expectations leaves the built-in set out";
+  EXPECT_NE(r.out.Text().find("XPASS    lifecycle/runc/amd64/exit_code_42"), std::string::npos)
+      << r.out.Text();
 }
 
 // Runs polyarch in a mount namespace of its own, after `prepare` (a shell snippet) ran there:
@@ -339,6 +431,15 @@ TEST_F(RunIntegrationTest, BadPlansAreRefusedBeforeAnythingHappens) {
   EXPECT_EQ(RunPolyarch({"run", "--arch", "sparc9"}).exit_code, 2);
   EXPECT_EQ(RunPolyarch({"run", "--layer", "lxc"}).exit_code, 2);
   EXPECT_EQ(RunPolyarch({"run", "--docker-host", "tcp://127.0.0.1:2375"}).exit_code, 2);
+  // An expectations file with a typo names the file, the entry and the key.
+  const std::string known = dir_->path() + "/known.json";
+  ASSERT_TRUE(WriteFileAtomic(known, R"({"version": 1, "expectations": [
+      {"case": "lifecycle/*/*/x", "reason": "r", "reference": "x"}]})")
+                  .ok());
+  auto typo = RunPolyarch({"run", "--expectations", known});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.Text().find(known + ":entry 1: unknown key 'case'"), std::string::npos)
+      << typo.err.Text();
 }
 
 }  // namespace

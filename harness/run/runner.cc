@@ -425,8 +425,15 @@ int Run::Report() {
                          {"junit", report_dir_ + "/junit.xml"},
                          {"html", report_dir_ + "/report.html"}};
 
+  // The sink met each case with the expectations as it finished; this pass changes no status
+  // and finds the entries that matched nothing.
+  const ExpectationsApplied applied = ApplyExpectations(s_.expectations, &r.cases);
+  r.sections["expectations"] = ExpectationsSection(s_.expectations, applied);
+
   OutcomeInputs in;
   in.summary = Summarize(r.cases);
+  in.stale_expectations = applied.stale;
+  in.unused_expectations = DescribeUnused(s_.expectations, applied);
   if (g_signal.load() != 0) in.interrupted_by = sigabbrev_np(g_signal.load());
   in.cleanup_problems = cleanup_problems_;
   in.strict = plan_.strict;
@@ -455,6 +462,7 @@ int Run::Report() {
   Outcome outcome = DecideOutcome(in);
   r.exit_code = outcome.code;
   r.exit_reasons = outcome.reasons;
+  r.sections["warnings"] = outcome.warnings;
   r.complete = in.interrupted_by.empty();
   if (!r.complete) r.incomplete_reason = "interrupted by " + in.interrupted_by;
   for (const auto& [file, text] :
@@ -515,7 +523,7 @@ int Run::Execute() {
     total += static_cast<int>(stack_.layers().size()) * sets * per_arch_set;
   }
   if (Wants("faults")) total += CountFaultScenarios(plan_.filter);
-  sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, total);
+  sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, total, &s_.expectations);
   sink_->report().context = context_;
   sink_->report().started_at = UtcNow();
   (void)sink_->Write();

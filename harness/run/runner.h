@@ -10,12 +10,16 @@
 
 #include <string>
 
+#include "harness/run/expectations.h"
 #include "harness/run/plan.h"
 
 namespace polyarch {
 
 struct RunSettings {
   Plan plan;
+  // The known deviations applied to the cases as they finish (LoadRunExpectations of the
+  // plan's files, loaded before the run so a bad file touches nothing).
+  Expectations expectations;
   std::string state_dir = "/var/lib/polyarch";
   std::string probe_dir;  // where the built probes are (<dir>/<arch>/probe)
   std::string deb_dir = "/var/cache/polyarch/debs";
@@ -26,7 +30,8 @@ struct RunSettings {
 };
 
 // Runs the plan and returns the process exit code: 0 all pass, 1 a case failed (or, with
-// strict, was skipped), 2 bad plan, 3 environment unusable, 4 interrupted.
+// strict, was skipped or passed as a stale expectation), 2 bad plan, 3 environment unusable,
+// 4 interrupted.
 int ExecuteRun(const RunSettings& settings);
 
 }  // namespace polyarch

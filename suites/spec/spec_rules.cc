@@ -719,7 +719,7 @@ std::vector<SpecRule> MakeRules() {
                    "value is above the caller's and the user is not root"
                  : "for each rlimits entry getrlimit on its type succeeds and its soft and hard "
                    "values match the config",
-          kSetRlimits | (raised ? kSetUser : 0), 0,
+          kSetRlimits | (raised ? uint32_t{kSetUser} : 0u), 0,
           [r = r](const SpecObservation& o) { return CheckRlimit(o, r); });
     }
   }
