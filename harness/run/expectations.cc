@@ -108,6 +108,13 @@ class DuplicateKeys {
   int duplicate_entry_ = 0;
 };
 
+// nlohmann's message without its "[json.exception.parse_error.101] " prefix.
+std::string WithoutExceptionId(std::string what) {
+  size_t end = what.find("] ");
+  if (what.rfind("[json.exception", 0) == 0 && end != std::string::npos) what.erase(0, end + 2);
+  return what;
+}
+
 // A required string that says something.
 Result<std::string> Text(const json& entry, const char* key) {
   PA_ASSIGN_OR_RETURN(std::string s, StringField(entry, key));
@@ -188,11 +195,11 @@ Result<Expectations> ParseExpectations(std::string_view text, std::string_view s
   } catch (const json::parse_error& e) {
     const size_t upto = std::min(e.byte, text.size());
     const size_t line = 1 + std::count(text.begin(), text.begin() + upto, '\n');
-    std::string what = e.what();
-    if (size_t end = what.find("] "); what.rfind("[json.exception", 0) == 0 && end != what.npos) {
-      what = what.substr(end + 2);
-    }
-    return InvalidArgument(file + ":" + std::to_string(line) + ": not valid JSON: " + what);
+    return InvalidArgument(file + ":" + std::to_string(line) +
+                           ": not valid JSON: " + WithoutExceptionId(e.what()));
+  } catch (const json::exception& e) {
+    // A number too large for any type (out_of_range 406) is not a parse_error.
+    return InvalidArgument(file + ": not valid JSON: " + WithoutExceptionId(e.what()));
   }
   if (!duplicates.duplicate().empty()) {
     const int n = duplicates.duplicate_entry();

@@ -87,6 +87,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadExpectations{"  \n", "the expectations file is empty"},
         BadExpectations{"{\"version\": 1,\n \"expectations\": [}", "known.json:2: not valid JSON"},
         BadExpectations{"[]", "known.json: an expectations file is an object"},
+        BadExpectations{R"({"version": 1e999, "expectations": []})",
+                        "known.json: not valid JSON: number overflow"},
         BadExpectations{R"({"expectations": []})", "known.json: field 'version' is missing"},
         BadExpectations{R"({"version": 2, "expectations": []})", "version 2 is not one"},
         BadExpectations{R"({"version": 1})", "known.json: field 'expectations' is missing"},
