@@ -16,7 +16,7 @@ TEST(PlanTest, SuiteFileInYamlOrJsonGivesThePlan) {
       "repeat: 2\n"
       "jobs: 3\n"
       "strict: true\n"
-      "runtimes: {runc: /opt/runc}\n"
+      "runtimes: {runc: /opt/runc, containerd: /opt/wrapper}\n"
       "throughput: {containers: 8, concurrency: [1, 2], cycle: lifecycle}\n",
       "plan.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -29,6 +29,7 @@ TEST(PlanTest, SuiteFileInYamlOrJsonGivesThePlan) {
   EXPECT_EQ(p->jobs, 3);
   EXPECT_TRUE(p->strict);
   EXPECT_EQ(p->runtime_binaries.at("runc"), "/opt/runc");
+  EXPECT_EQ(p->runtime_binaries.at("containerd"), "/opt/wrapper");
   EXPECT_EQ(p->throughput.concurrency, (std::vector<int>{1, 2}));
   EXPECT_EQ(p->throughput.cycle, "lifecycle");
   EXPECT_EQ(Plan().throughput.cycle, "auto");
@@ -85,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"jobs: 1\njobs: 2\n", "bad.yaml:2: key 'jobs' given twice"},
         BadFile{"suites: [lifecycle\n", "bad.yaml:"},
         BadFile{"- a\n- b\n", "bad.yaml:1: a suite file is a mapping"},
-        BadFile{"runtimes: {containerd: /x}\n", "'runtimes' takes runc and crun"},
+        BadFile{"runtimes: {docker: /x}\n", "'runtimes' takes runc, crun and containerd"},
         BadFile{"throughput: {containers: 5, speed: 2}\n", "unknown key 'throughput.speed'"},
         BadFile{"throughput: {cycle: fast}\n", "bad.yaml:1: unknown cycle 'fast' (known: auto"},
         BadFile{"docker_host: tcp://10.0.0.1:2375\n", "unix sockets only"},
