@@ -82,9 +82,10 @@ const Expectation* FindExpectation(const Expectations& e, const CaseResult& c);
 void ApplyExpectation(const Expectation& entry, CaseResult* c);
 
 struct ExpectationsApplied {
-  std::vector<std::string> unused;  // the source of each entry that covers no case of the run
-  int xfail = 0, xpass = 0;         // cases covered by an entry that are xfail / xpass after it
-  std::vector<std::string> stale;   // "<case id> (<source>)" of each of those xpass cases
+  // The source of each entry of a given file (not the built-in set) that covers no case.
+  std::vector<std::string> unused;
+  int xfail = 0, xpass = 0;        // cases covered by an entry that are xfail / xpass after it
+  std::vector<std::string> stale;  // "<case id> (<source>)" of each of those xpass cases
 };
 
 // Applies the entries to a run's finished cases in place (ApplyExpectation with the first

@@ -407,11 +407,12 @@ TEST_F(RunIntegrationTest, ARuntimeThatNeverSaysStoppedFailsExactlyTheStoppedSta
   json report = ReadJson(reports + "/report.json");
   ASSERT_TRUE(report.is_object());
   std::set<std::string> failed;
+  // Every case that asks for the state of a stopped container (a listed deviation stays xfail).
   for (const auto& c : report["cases"]) {
-    if (c["status"] != "pass") failed.insert(c["name"].get<std::string>());
+    if (c["status"] == "fail") failed.insert(c["name"].get<std::string>());
   }
-  EXPECT_EQ(failed,
-            (std::set<std::string>{"state_stopped_after_exit", "state_stopped_after_kill"}));
+  EXPECT_EQ(failed, (std::set<std::string>{"state_stopped_after_exit", "state_stopped_after_kill",
+                                           "kill_created_stops_it", "kill_stopped_refused"}));
   for (const char* name : {"state_stopped_after_exit", "state_stopped_after_kill"}) {
     const json* c = FindCase(report, std::string("lifecycle/runc/amd64/") + name);
     ASSERT_NE(c, nullptr) << name;
