@@ -10,22 +10,11 @@
 
 #include "harness/core/fs.h"
 #include "harness/core/mountinfo.h"
+#include "harness/core/strings.h"
 #include "harness/core/subprocess.h"
 
 namespace polyarch {
 namespace {
-
-std::vector<std::string> Split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(sep, start);
-    if (end == std::string_view::npos) end = s.size();
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 void AddUnique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
