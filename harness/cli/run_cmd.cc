@@ -76,8 +76,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
                 "failure fails the run");
   cmd->add_option("--runtime-binary", o->runtime_binary,
                   "Use another runtime binary for a layer: LAYER=PATH, once per layer; runc and "
-                  "crun run it, containerd's shim calls it instead of runc; a bare PATH means "
-                  "runc");
+                  "crun run it, containerd's shim calls it instead of runc, the private dockerd "
+                  "makes it its default runtime; a bare PATH means runc");
   cmd->add_option("--containerd-address", o->containerd_address,
                   "Use this containerd (unix socket) instead of a private one; only the run's "
                   "own namespace is touched");
@@ -187,9 +187,14 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       std::string path = eq == std::string::npos ? given : given.substr(eq + 1);
       if (!IsRuntimeBinaryLayer(layer) || path.empty()) {
         return InvalidArgument(
-            "--runtime-binary takes LAYER=PATH with LAYER runc, crun or "
-            "containerd, got '" +
+            "--runtime-binary takes LAYER=PATH with LAYER runc, crun, containerd or "
+            "docker, got '" +
             given + "'");
+      }
+      // The daemons resolve it from their own working directory: made absolute here.
+      if (path.find('/') != std::string::npos && path[0] != '/') {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof cwd) != nullptr) path = std::string(cwd) + "/" + path;
       }
       plan.runtime_binaries[layer] = path;
     }

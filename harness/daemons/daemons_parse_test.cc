@@ -1,4 +1,5 @@
 // The daemons' pure helpers: version parsing and the configuration they are started with.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,23 @@ TEST(DaemonsParseTest, DockerdArgsTurnNetworkingOffAndListenOnlyOnTheRunDirSocke
     EXPECT_NE(joined.find(want), std::string::npos) << want << " missing from " << joined;
   }
   EXPECT_EQ(joined.find("tcp://"), std::string::npos);
+  EXPECT_EQ(joined.find("--default-runtime"), std::string::npos) << "dockerd's own runc by default";
+}
+
+TEST(DaemonsParseTest, DockerdArgsMakeAGivenRuntimeBinaryTheDefault) {
+  DockerdOptions o;
+  o.runtime_binary = "/opt/wrap/runc";
+  std::vector<std::string> a = DockerdArgs("/usr/sbin/dockerd", "/r/dockerd", "/r/c.sock", o);
+  auto add = std::find(a.begin(), a.end(), "--add-runtime");
+  ASSERT_NE(add, a.end());
+  ASSERT_NE(add + 1, a.end());
+  const std::string registered = *(add + 1);
+  ASSERT_EQ(registered.find('='), registered.size() - std::string("/opt/wrap/runc").size() - 1);
+  EXPECT_EQ(registered.substr(registered.find('=') + 1), "/opt/wrap/runc");
+  auto def = std::find(a.begin(), a.end(), "--default-runtime");
+  ASSERT_NE(def, a.end());
+  ASSERT_NE(def + 1, a.end());
+  EXPECT_EQ(*(def + 1), registered.substr(0, registered.find('=')));
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ using std::chrono::milliseconds;
 // Fixed by dockerd 20.10 (daemon/daemon_linux.go: getPluginExecRoot), not by --exec-root.
 constexpr char kRunDocker[] = "/run/docker";
 constexpr char kPluginExecRoot[] = "/run/docker/plugins";
+// The name under which DockerdOptions::runtime_binary is registered.
+constexpr char kDockerdRuntimeName[] = "polyarch-runtime";
 
 std::string Snippet(std::string_view s) {
   std::string out(s.substr(0, 120));
@@ -85,6 +87,11 @@ std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::stri
       "--cgroup-parent",
       DockerdCgroupParent(dir, options),
   };
+  if (!options.runtime_binary.empty()) {
+    argv.insert(argv.end(),
+                {"--add-runtime", std::string(kDockerdRuntimeName) + "=" + options.runtime_binary,
+                 "--default-runtime", kDockerdRuntimeName});
+  }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   return argv;
 }

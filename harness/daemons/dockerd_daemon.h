@@ -36,6 +36,9 @@ struct DockerdOptions {
   // shared default "/docker". Empty names it after the daemon's directory
   // ("polyarch-dockerd-<12 hex digits>"); it must start with "polyarch-". Stop removes it.
   std::string cgroup_parent;
+  // A runtime binary dockerd runs its containers with (through containerd's runc shim),
+  // registered as "polyarch-runtime" and made the default; "" keeps dockerd's runc.
+  std::string runtime_binary;
   std::vector<std::string> extra_args;  // appended to the command line (tests: a bad flag)
   Journal* journal = nullptr;           // optional: the daemon is recorded before it starts
 };

@@ -242,14 +242,14 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
       p.step_timeout = std::chrono::milliseconds(n);
     } else if (key == "runtimes") {
       if (!v.IsMap()) {
-        return At(file, v, "'runtimes' maps a layer (runc, crun, containerd) to a binary");
+        return At(file, v, "'runtimes' maps a layer (runc, crun, containerd, docker) to a binary");
       }
       for (const auto& r : v) {
         if (!r.first.IsScalar()) return At(file, r.first, "keys must be plain names");
         std::string layer = r.first.Scalar();
         if (!IsRuntimeBinaryLayer(layer)) {
           return At(file, r.first,
-                    "'runtimes' takes runc, crun and containerd, not '" + layer + "'");
+                    "'runtimes' takes runc, crun, containerd and docker, not '" + layer + "'");
         }
         PA_ASSIGN_OR_RETURN(p.runtime_binaries[layer], Scalar(file, r.second, "runtimes." + layer));
       }
@@ -293,6 +293,12 @@ Status ValidatePlan(const Plan& p) {
     return InvalidArgument("docker host '" + p.docker_host +
                            "' is not a unix:// socket; polyarch talks to daemons over unix "
                            "sockets only");
+  }
+  if (!p.docker_host.empty() && p.runtime_binaries.count("docker")) {
+    return InvalidArgument(
+        "a docker runtime binary needs polyarch's own dockerd: it cannot be given with a docker "
+        "host (" +
+        p.docker_host + ")");
   }
   if (p.throughput.concurrency.empty()) return InvalidArgument("throughput needs a concurrency");
   const auto& cycles = KnownCycles();

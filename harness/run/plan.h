@@ -29,9 +29,10 @@ inline const std::vector<std::string>& KnownLayers() {
 }
 
 // The layers whose runtime binary a plan may replace (--runtime-binary LAYER=PATH): the OCI
-// runtime layers run it; containerd's runc shim calls it instead of runc.
+// runtime layers run it; containerd's runc shim calls it instead of runc; the private dockerd
+// registers it as its default runtime.
 inline bool IsRuntimeBinaryLayer(const std::string& layer) {
-  return layer == "runc" || layer == "crun" || layer == "containerd";
+  return layer == "runc" || layer == "crun" || layer == "containerd" || layer == "docker";
 }
 
 // What one container's cycle is in the throughput suite: "run" (one call of the stack where

@@ -98,6 +98,8 @@ void RunStack::Start(const StackOptions& options) {
         o.journal = options.journal;
         // Containers' cgroups under the run's name, which the run's cleanup also looks for.
         o.cgroup_parent = "polyarch-" + options.run_id + "-docker";
+        auto bin = plan_.runtime_binaries.find("docker");
+        if (bin != plan_.runtime_binaries.end()) o.runtime_binary = bin->second;
         auto d = DockerdDaemon::Start(o, containerd_->address());
         if (d.ok()) {
           dockerd_ = std::move(*d);
