@@ -32,6 +32,7 @@ uint32_t SpecSettings::Used() const {
   bit(readonly_paths.has_value(), kSetReadonlyPaths);
   bit(rootfs_propagation.has_value(), kSetRootfsPropagation);
   bit(cgroup_limits.has_value(), kSetCgroupLimits);
+  bit(blkio.has_value(), kSetBlkio);
   bit(cgroups_path.has_value(), kSetCgroupsPath);
   bit(seccomp.has_value(), kSetSeccomp);
   bit(!annotations.empty(), kSetAnnotations);
@@ -143,6 +144,17 @@ void ApplySpecSettings(const SpecSettings& s, json* config) {
     if (l.cpu_quota) r["cpu"]["quota"] = *l.cpu_quota;
     if (l.cpu_period) r["cpu"]["period"] = *l.cpu_period;
     if (l.pids_limit) r["pids"]["limit"] = *l.pids_limit;
+  }
+  if (s.blkio) {
+    auto devices = [](const std::vector<BlkioThrottle>& v) {
+      json a = json::array();
+      for (const auto& t : v)
+        a.push_back({{"major", t.major}, {"minor", t.minor}, {"rate", t.rate}});
+      return a;
+    };
+    json& b = linux["resources"]["blockIO"];
+    if (!s.blkio->read_bps.empty()) b["throttleReadBpsDevice"] = devices(s.blkio->read_bps);
+    if (!s.blkio->write_iops.empty()) b["throttleWriteIOPSDevice"] = devices(s.blkio->write_iops);
   }
   if (s.seccomp) {
     json rules = json::array();

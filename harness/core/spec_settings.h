@@ -47,8 +47,9 @@ enum SpecSetting : uint32_t {
   // What the config leaves unset stays unset: the runtime gets the config as written (an
   // engine fills in its own defaults instead).
   kSetVerbatim = 1u << 26,
+  kSetBlkio = 1u << 27,  // block I/O throttles of a host device
 };
-inline constexpr uint32_t kAllSpecSettings = (1u << 27) - 1;
+inline constexpr uint32_t kAllSpecSettings = (1u << 28) - 1;
 
 struct RlimitSetting {
   std::string type;  // "RLIMIT_NOFILE"
@@ -91,12 +92,23 @@ struct Seccomp {
   std::vector<SeccompErrnoRule> rules;     // everything else is allowed
 };
 
+// A block I/O throttle on one of the host's block devices (a whole disk).
+struct BlkioThrottle {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+  std::string path;  // the host's device node, for an engine that names devices by path
+};
+
 struct CgroupLimits {
   std::optional<int64_t> memory_limit;  // bytes
   std::optional<uint64_t> cpu_shares;
   std::optional<int64_t> cpu_quota;  // microseconds per period
   std::optional<uint64_t> cpu_period;
   std::optional<int64_t> pids_limit;
+};
+
+struct BlkioLimits {
+  std::vector<BlkioThrottle> read_bps, write_iops;  // throttleReadBpsDevice, ...WriteIOPSDevice
 };
 
 struct HookSetting {
@@ -128,6 +140,7 @@ struct SpecSettings {
   std::optional<std::vector<std::string>> masked_paths, readonly_paths;
   std::optional<std::string> rootfs_propagation;
   std::optional<CgroupLimits> cgroup_limits;
+  std::optional<BlkioLimits> blkio;
   std::optional<std::string> cgroups_path;
   std::optional<Seccomp> seccomp;
   std::map<std::string, std::string> annotations;

@@ -1,6 +1,10 @@
 // The spec suite's configs and rules (spec_suite.h). Each rule's text says in polyarch's words
 // what the cited section requires; docs/spec.md lists them all.
+#include <dirent.h>
+
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -8,6 +12,7 @@
 #include "binfmt/arch.h"
 #include "harness/core/fs.h"
 #include "harness/core/json_read.h"
+#include "harness/core/proc.h"
 #include "harness/core/strings.h"
 #include "suites/spec/spec_suite.h"
 
@@ -185,6 +190,121 @@ std::string CheckCaps(const SpecObservation& o, const std::string& which, const 
 }
 
 // ---------------------------------------------------------------------------------------
+// Cgroups
+
+constexpr uint64_t kBlkioReadBps = 1048576;
+constexpr uint64_t kBlkioWriteIops = 120;
+
+// The files the cgroups config's process reads from inside: v1 (a hierarchy per controller)
+// and v2 (one unified hierarchy) names, for memory, pids and cpu.
+const std::vector<std::pair<std::string, std::string>>& CgroupInsideFiles() {
+  static const auto* v = new std::vector<std::pair<std::string, std::string>>{
+      {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max"},
+      {"/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/pids.max"},
+      {"/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu.max"}};
+  return *v;
+}
+
+std::vector<std::string> CgroupInsideReads() {
+  std::vector<std::string> args;
+  for (const auto& [v1, v2] : CgroupInsideFiles()) {
+    args.insert(args.end(), {"--read", v1, "--read", v2});
+  }
+  return args;
+}
+
+// A whole disk of the host's for the block I/O throttles (the kernel throttles disks, not
+// partitions): the first of /sys/block that is not a loop, ram or zram device and has a node
+// in /dev. None: the blkio rules are skipped.
+std::optional<BlkioThrottle> HostDisk() {
+  DIR* d = ::opendir("/sys/block");
+  if (d == nullptr) return std::nullopt;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n[0] == '.' || n.rfind("loop", 0) == 0 || n.rfind("ram", 0) == 0 ||
+        n.rfind("zram", 0) == 0) {
+      continue;
+    }
+    names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    auto dev = ReadFile("/sys/block/" + n + "/dev", 64);
+    if (!dev.ok()) continue;
+    std::vector<std::string> mm = Split(std::string(Trim(*dev)), ':');
+    if (mm.size() != 2 || !PathExists("/dev/" + n)) continue;
+    BlkioThrottle t;
+    t.major = std::atoll(mm[0].c_str());
+    t.minor = std::atoll(mm[1].c_str());
+    t.path = "/dev/" + n;
+    return t;
+  }
+  return std::nullopt;
+}
+
+// What the process read of a cgroup file from inside: the v1 file's content, else the v2
+// one's ("" and `where` the reasons when neither could be read).
+std::string CgroupInside(const SpecObservation& o, size_t index, std::string* where) {
+  const auto& [v1, v2] = CgroupInsideFiles().at(index);
+  for (const std::string& p : {v1, v2}) {
+    const json* r = At(o.record, {"reads", p});
+    if (r != nullptr && At(*r, {"content"}) != nullptr) {
+      *where = p;
+      return std::string(Trim(StrAt(*r, {"content"})));
+    }
+  }
+  auto failed = [&](const std::string& p) {
+    std::string e = StrAt(o.record, {"reads", p, "errno"});
+    return p + ": " + (e.empty() ? Seen(At(o.record, {"reads", p})) : e);
+  };
+  *where = failed(v1) + ", " + failed(v2);
+  return "";
+}
+
+std::string CheckCgroupInside(const SpecObservation& o, size_t index, const std::string& want_v1,
+                              const std::string& want_v2) {
+  std::string where;
+  std::string v = CgroupInside(o, index, &where);
+  if (v.empty()) return "the container cannot read its cgroup's limit: " + where;
+  const std::string& want = where == CgroupInsideFiles().at(index).first ? want_v1 : want_v2;
+  return v == want ? "" : "inside, " + where + " is '" + v + "', the config gives '" + want + "'";
+}
+
+// Whether the host's blkio (v1) or io (v2) file of the container's cgroup throttles
+// `t` as `v1_line` / `v2_key` says.
+std::string CheckBlkio(const SpecObservation& o, const std::vector<BlkioThrottle>* ts,
+                       const char* v1_file, const char* v2_key) {
+  if (ts == nullptr || ts->empty()) return "SKIP: the host has no whole disk to throttle";
+  const BlkioThrottle& t = ts->front();
+  const std::string dev = std::to_string(t.major) + ":" + std::to_string(t.minor);
+  const json* v1 = At(o.host, {"cgroup", "blkio", v1_file});
+  const json* v2 = At(o.host, {"cgroup", "unified", "io.max"});
+  if (v1 != nullptr && v1->is_string()) {
+    for (const auto& line : Split(v1->get<std::string>(), '\n')) {
+      if (std::string(Trim(line)) == dev + " " + std::to_string(t.rate)) return "";
+    }
+    return std::string("blkio/") + v1_file + " is " + Seen(v1) + ", the config gives '" + dev +
+           " " + std::to_string(t.rate) + "'";
+  }
+  if (v2 != nullptr && v2->is_string()) {
+    const std::string want = std::string(v2_key) + "=" + std::to_string(t.rate);
+    for (const auto& line : Split(v2->get<std::string>(), '\n')) {
+      if (line.rfind(dev + " ", 0) != 0) continue;
+      for (const auto& field : Split(line, ' ')) {
+        if (field == want) return "";
+      }
+    }
+    return "io.max is " + Seen(v2) + ", the config gives " + dev + " " + want;
+  }
+  if (At(o.host, {"cgroup", "blkio"}) == nullptr && At(o.host, {"cgroup", "unified"}) == nullptr) {
+    return "SKIP: the container is in no blkio or io cgroup on this host";
+  }
+  return "the host shows no " + std::string(v1_file) + " or io.max for the container's cgroup";
+}
+
+// ---------------------------------------------------------------------------------------
 // The configs
 
 // Limits the process config lowers (or keeps): any runtime can set them, whatever the user.
@@ -278,6 +398,13 @@ const std::vector<std::pair<std::string, std::string>>& DevLinks() {
 
 constexpr char kExtraDevice[] = "/dev/polyarch-null";
 constexpr char kStartContainerMark[] = "/tmp/.polyarch-hook-startContainer";
+
+// The hooks config's annotations: a dotted key, and a value with a space and a quote.
+const std::map<std::string, std::string>& CheckAnnotations() {
+  static const auto* m = new std::map<std::string, std::string>{
+      {"org.polyarch.check", "hooks"}, {"org.polyarch.value", "two words, one \"quote\""}};
+  return *m;
+}
 constexpr char kRootWrite[] = "/polyarch-root-write";
 constexpr char kSeccompDenied[] = "getpgid";
 constexpr char kSeccompAllowed[] = "getsid";
@@ -434,9 +561,25 @@ std::vector<SpecConfig> MakeConfigs() {
                  s.cgroup_limits = l;
                  // Named after the container, so a run's cleanup finds it by the run's prefix.
                  if (Can(caps, kSetCgroupsPath)) s.cgroups_path = "/" + id + "-cg";
+                 if (Can(caps, kSetBlkio)) {
+                   if (auto disk = HostDisk()) {
+                     BlkioThrottle read = *disk, write = *disk;
+                     read.rate = kBlkioReadBps;
+                     write.rate = kBlkioWriteIops;
+                     s.blkio = BlkioLimits{{read}, {write}};
+                   }
+                 }
+                 // The container's own cgroups, read-only, where it can see its limits (an
+                 // engine mounts them by itself).
+                 if (Can(caps, kSetMounts)) {
+                   s.mounts.push_back({"/sys/fs/cgroup",
+                                       "cgroup",
+                                       "cgroup",
+                                       {"nosuid", "noexec", "nodev", "relatime", "ro"}});
+                 }
                  return s;
                },
-               {},
+               CgroupInsideReads(),
                false,
                {}});
   v.push_back({"seccomp",
@@ -449,7 +592,7 @@ std::vector<SpecConfig> MakeConfigs() {
                false,
                {}});
   v.push_back({"hooks",
-               [](const Capabilities&, const std::string&, int, const std::string& scratch) {
+               [](const Capabilities& caps, const std::string&, int, const std::string& scratch) {
                  SpecSettings s;
                  // Host hooks record the state they read on stdin and append their stage to
                  // one file; startContainer runs in the container, so it is the probe.
@@ -465,6 +608,8 @@ std::vector<SpecConfig> MakeConfigs() {
                  }
                  s.hooks["startContainer"].push_back(
                      {"/probe", {"probe", "write-file", kStartContainerMark}, {}, std::nullopt});
+                 // What the hooks read as the state must carry them.
+                 if (Can(caps, kSetAnnotations)) s.annotations = CheckAnnotations();
                  return s;
                },
                {"--read", kStartContainerMark},
@@ -480,6 +625,67 @@ std::vector<SpecConfig> MakeConfigs() {
                false,
                {}});
   return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// Containers of a rule's own
+
+// A container whose config has one hook at `stage` that fails: it reads the state (a hook
+// that leaves its stdin unread can kill crun 1.8 with SIGPIPE as it writes it), leaves a mark
+// in the case's scratch directory (so a case can tell a failure of the hook from any other)
+// and exits 3 with a line on stderr. A startContainer hook runs in the container: the probe exits 3
+// there, and leaves no mark.
+struct HookFailure {
+  std::string id, mark;
+  ContainerSpec spec;
+  std::string why;  // set when the case could not be prepared
+  bool HookRan() const { return mark.empty() || PathExists(mark); }
+};
+
+HookFailure FailingHookContainer(CaseContext& ctx, const std::string& stage) {
+  HookFailure f;
+  f.id = ctx.NewId("hf");
+  f.spec = ctx.Spec(f.id, kProbeSleeper);
+  SpecSettings s;
+  if (stage == "startContainer") {
+    s.hooks[stage].push_back({"/probe", {"probe", "exit", "3"}, {}, std::nullopt});
+  } else {
+    if (ctx.env().scratch_dir.empty()) {
+      f.why = "the run has no scratch directory for the hook's mark";
+      return f;
+    }
+    const std::string dir = ctx.env().scratch_dir + "/" + f.id;
+    if (Status st = MakeDirs(dir, 0700); !st.ok()) {
+      f.why = "scratch directory: " + st.ToString();
+      return f;
+    }
+    f.mark = dir + "/hook-ran";
+    s.hooks[stage].push_back({"/bin/sh",
+                              {"sh", "-c",
+                               "cat >/dev/null; touch '" + f.mark + "'; echo 'polyarch: this " +
+                                   stage + " hook fails on purpose' >&2; exit 3"},
+                              {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"},
+                              std::nullopt});
+  }
+  f.spec.settings = std::make_shared<const SpecSettings>(std::move(s));
+  return f;
+}
+
+// Whether the layer no longer knows container `id`.
+bool Gone(CaseContext& ctx, const std::string& id) {
+  StateResult st = ctx.State(id);
+  return !st.ok() || st.state == ContainerState::kNotFound;
+}
+
+// "" when container `id` is not running (gone, or stopped with no live process); otherwise
+// " the container is <state> (pid N alive)".
+std::string StillRunning(CaseContext& ctx, const std::string& id) {
+  StateResult st = ctx.State(id);
+  if (!st.ok() || st.state == ContainerState::kNotFound) return "";
+  const bool alive = st.pid > 0 && !ProcessGone(st.pid);
+  if (st.state == ContainerState::kStopped && !alive) return "";
+  return " the container is " + std::string(ContainerStateName(st.state)) +
+         (alive ? " with its process " + std::to_string(st.pid) + " alive" : "");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -625,6 +831,16 @@ std::vector<SpecRule> MakeRules() {
                   std::function<std::string(const SpecObservation&)> check) {
     v.push_back({std::move(name), std::move(config), std::move(section), std::move(level),
                  std::move(text), settings, any, std::move(check)});
+  };
+
+  // A rule on a container of its own: the config's hooks (kSetHooks) are what it needs.
+  auto addOwn = [&v](std::string name, std::string section, std::string level, std::string text,
+                     std::function<std::string(CaseContext&)> own) {
+    SpecRule rule{
+        std::move(name), "", std::move(section), std::move(level), std::move(text), kSetHooks, 0,
+        nullptr};
+    rule.own = std::move(own);
+    v.push_back(std::move(rule));
   };
 
   // --- process
@@ -1017,6 +1233,38 @@ std::vector<SpecRule> MakeRules() {
         std::string want = std::to_string(o.settings.cgroup_limits->pids_limit.value_or(0));
         return CheckCgroup(o, "pids", "pids.max", "pids.max", want, want);
       });
+  add("cgroup_memory_limit_inside", "cgroups", "config-linux.md#memory", "defines",
+      "the container sees its memory limit in its own cgroup", kSetCgroupLimits, 0,
+      [](const SpecObservation& o) {
+        std::string want = std::to_string(o.settings.cgroup_limits->memory_limit.value_or(0));
+        return CheckCgroupInside(o, 0, want, want);
+      });
+  add("cgroup_pids_limit_inside", "cgroups", "config-linux.md#pids", "defines",
+      "the container sees its pids limit in its own cgroup", kSetCgroupLimits, 0,
+      [](const SpecObservation& o) {
+        std::string want = std::to_string(o.settings.cgroup_limits->pids_limit.value_or(0));
+        return CheckCgroupInside(o, 1, want, want);
+      });
+  add("cgroup_cpu_quota_inside", "cgroups", "config-linux.md#cpu", "defines",
+      "the container sees its CPU quota in its own cgroup", kSetCgroupLimits, 0,
+      [](const SpecObservation& o) {
+        const CgroupLimits& l = *o.settings.cgroup_limits;
+        return CheckCgroupInside(o, 2, std::to_string(l.cpu_quota.value_or(0)),
+                                 std::to_string(l.cpu_quota.value_or(0)) + " " +
+                                     std::to_string(l.cpu_period.value_or(0)));
+      });
+  add("blkio_throttle_read_bps", "cgroups", "config-linux.md#block-io", "defines",
+      "throttleReadBpsDevice limits the read rate of a device, in bytes per second",
+      kSetCgroupLimits | kSetBlkio, 0, [](const SpecObservation& o) {
+        return CheckBlkio(o, o.settings.blkio ? &o.settings.blkio->read_bps : nullptr,
+                          "blkio.throttle.read_bps_device", "rbps");
+      });
+  add("blkio_throttle_write_iops", "cgroups", "config-linux.md#block-io", "defines",
+      "throttleWriteIOPSDevice limits the write rate of a device, in operations per second",
+      kSetCgroupLimits | kSetBlkio, 0, [](const SpecObservation& o) {
+        return CheckBlkio(o, o.settings.blkio ? &o.settings.blkio->write_iops : nullptr,
+                          "blkio.throttle.write_iops_device", "wiops");
+      });
   add("cgroups_path", "cgroups", "config-linux.md#cgroups-path", "MUST",
       "with cgroupsPath set, the container is placed at that path of the cgroup hierarchy",
       kSetCgroupLimits | kSetCgroupsPath, 0, [](const SpecObservation& o) {
@@ -1098,6 +1346,109 @@ std::vector<SpecRule> MakeRules() {
         for (const auto& [a, b] : before) {
           if (!at.count(a) || !at.count(b)) return "the hooks ran as " + order->dump();
           if (at[a] > at[b]) return a + " ran after " + b + ": " + order->dump();
+        }
+        return std::string();
+      });
+
+  add("state_annotations", "hooks", "runtime.md#state", "defines",
+      "the state lists the annotations the config gives the container (read by the hooks)",
+      kSetHooks | kSetAnnotations, 0, [](const SpecObservation& o) {
+        int seen = 0;
+        for (const char* stage : {"prestart", "createRuntime", "createContainer", "poststart"}) {
+          const json* st = At(o.host, {"hooks", stage});
+          if (st == nullptr || !st->is_object()) continue;
+          ++seen;
+          const json* a = At(*st, {"annotations"});
+          json want = json::object();
+          for (const auto& [k, val] : o.settings.annotations) want[k] = val;
+          if (a == nullptr || *a != want) {
+            return "the state the " + std::string(stage) + " hook read has annotations " + Seen(a) +
+                   ", the config gives " + want.dump();
+          }
+        }
+        return seen > 0 ? std::string() : std::string("no hook recorded the state it read");
+      });
+
+  // --- a failing hook (each on a container of its own)
+  // Before the program runs, a failing hook is an error that stops the container.
+  for (const char* stage : {"prestart", "createRuntime", "createContainer", "startContainer"}) {
+    addOwn(std::string("hook_fails_") + stage, "runtime.md#lifecycle", "MUST",
+           std::string("a failing ") + stage +
+               " hook is an error of the operation that runs it, and the container is stopped",
+           [stage = std::string(stage)](CaseContext& ctx) {
+             HookFailure f = FailingHookContainer(ctx, stage);
+             if (!f.why.empty()) return f.why;
+             StepResult c = ctx.Create(f.spec);
+             std::string failed_step = "create";
+             if (c.ok()) {
+               failed_step = "start";
+               if (StepResult s = ctx.Start(f.id); s.ok()) {
+                 // Whether the container stopped anyway, once the hook's failure reached it.
+                 WaitResult w = ctx.Wait(f.id, std::chrono::seconds(5));
+                 return "start succeeded although the " + stage + " hook exited 3" +
+                        (w.ok() && w.exited ? " (the container then stopped, exit code " +
+                                                  std::to_string(w.exit_code) + ")"
+                                            : StillRunning(ctx, f.id));
+               }
+             }
+             ctx.Data()["failed_step"] = failed_step;
+             if (!f.HookRan()) {
+               return failed_step + " failed, but not for the hook: it never ran (" +
+                      (c.ok() ? std::string("see the start step") : c.status.ToString()) + ")";
+             }
+             if (std::string running = StillRunning(ctx, f.id); !running.empty()) {
+               return "the " + failed_step + " step failed as it must, but" + running;
+             }
+             return std::string();
+           });
+  }
+  // After it, a failing hook is only a warning: the lifecycle goes on.
+  addOwn("hook_fails_poststart", "runtime.md#lifecycle", "MUST",
+         "a failing poststart hook is logged as a warning: start succeeds and the program runs",
+         [](CaseContext& ctx) {
+           HookFailure f = FailingHookContainer(ctx, "poststart");
+           if (!f.why.empty()) return f.why;
+           if (StepResult c = ctx.Create(f.spec); !c.ok()) {
+             return std::string(f.HookRan()
+                                    ? "the poststart hook ran at create, and create failed: "
+                                    : "create failed: ") +
+                    c.status.ToString();
+           }
+           if (StepResult s = ctx.Start(f.id); !s.ok()) {
+             return "start failed because the poststart hook did: " + s.status.ToString();
+           }
+           if (!f.HookRan()) return std::string("the poststart hook did not run");
+           StateResult st = ctx.State(f.id);
+           if (!st.ok()) return "state failed after the start: " + st.status.ToString();
+           if (st.state != ContainerState::kRunning) {
+             return "after the start the container is " +
+                    std::string(ContainerStateName(st.state)) + ", not running";
+           }
+           return std::string();
+         });
+  addOwn(
+      "hook_fails_poststop", "runtime.md#lifecycle", "MUST",
+      "a failing poststop hook is logged as a warning: delete succeeds and the container is gone",
+      [](CaseContext& ctx) {
+        HookFailure f = FailingHookContainer(ctx, "poststop");
+        if (!f.why.empty()) return f.why;
+        if (StepResult c = ctx.Create(f.spec); !c.ok()) {
+          return "create failed: " + c.status.ToString();
+        }
+        if (StepResult s = ctx.Start(f.id); !s.ok()) return "start failed: " + s.status.ToString();
+        if (StepResult k = ctx.Kill(f.id, SIGKILL); !k.ok()) {
+          return "kill failed: " + k.status.ToString();
+        }
+        WaitResult w = ctx.Wait(f.id, ctx.timeout());
+        if (!w.ok() || !w.exited) return std::string("the killed container did not stop");
+        StepResult d = ctx.Delete(f.id, false);
+        if (!f.HookRan()) return std::string("the poststop hook did not run");
+        if (!d.ok()) {
+          return "delete failed because the poststop hook did: " + d.status.ToString() +
+                 (Gone(ctx, f.id) ? " (the container is gone)" : " (the container is still there)");
+        }
+        if (!Gone(ctx, f.id)) {
+          return std::string("delete succeeded, but the container is still there");
         }
         return std::string();
       });

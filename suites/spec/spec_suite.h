@@ -66,6 +66,9 @@ struct SpecRule {
   // "" when the observation satisfies the rule; otherwise what was seen instead, or "SKIP: "
   // and why the host cannot show it.
   std::function<std::string(const SpecObservation&)> check;
+  // Set instead of `check` (and `config` left "") for a rule that needs a container of its
+  // own, e.g. one a failing hook must stop: runs it through the case and returns as `check`.
+  std::function<std::string(CaseContext&)> own;
 };
 
 const std::vector<SpecConfig>& SpecConfigs();

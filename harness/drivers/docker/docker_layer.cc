@@ -133,6 +133,16 @@ void ApplyDockerSettings(const SpecSettings& s, json* body) {
     if (l.cpu_period) host["CpuPeriod"] = *l.cpu_period;
     if (l.pids_limit) host["PidsLimit"] = *l.pids_limit;
   }
+  if (s.blkio) {
+    // The Engine API names a device by its node; dockerd reads major:minor from it.
+    auto devices = [](const std::vector<BlkioThrottle>& v) {
+      json a = json::array();
+      for (const auto& t : v) a.push_back({{"Path", t.path}, {"Rate", t.rate}});
+      return a;
+    };
+    if (!s.blkio->read_bps.empty()) host["BlkioDeviceReadBps"] = devices(s.blkio->read_bps);
+    if (!s.blkio->write_iops.empty()) host["BlkioDeviceWriteIOps"] = devices(s.blkio->write_iops);
+  }
   if (s.seccomp) {
     SpecSettings only;
     only.seccomp = s.seccomp;
@@ -146,7 +156,7 @@ uint32_t DockerSpecSettings() {
   return kSetCwd | kSetUser | kSetAdditionalGids | kSetCapabilitySet | kSetNoNewPrivileges |
          kSetRlimits | kSetOomScoreAdj | kSetHostname | kSetDomainname | kSetReadonlyRoot |
          kSetTmpfsMounts | kSetSysctl | kSetMaskedPaths | kSetReadonlyPaths | kSetCgroupLimits |
-         kSetSeccomp;
+         kSetBlkio | kSetSeccomp;
 }
 
 ContainerState ParseDockerState(std::string_view status) {
