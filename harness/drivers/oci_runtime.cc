@@ -82,6 +82,11 @@ class OciRuntimeDriver : public Driver {
 
   StepResult Create(const ContainerSpec& spec) override {
     return TimedStep<StepResult>(std::string(layer_name()) + " create", [&](StepResult& r) {
+      bool known = false;  // a second create of a live id: its failure must not touch the first
+      {
+        std::lock_guard<std::mutex> lock(layer_->mu_);
+        known = layer_->inits_.count(spec.id) > 0;
+      }
       r.status = PrepareBundle(spec);
       if (!r.status.ok()) return;
       const std::string bundle = layer_->containers_dir_ + "/" + spec.id;
@@ -116,6 +121,16 @@ class OciRuntimeDriver : public Driver {
                                           " ms: " + RuntimeFailure(shown))
                        : FailedPrecondition(r.operation + " " + spec.id +
                                             " failed: " + RuntimeFailure(shown));
+        // A refused create may leave a container behind (a failing hook's, one cut off at the
+        // deadline): remove it, and with it the bundle and the journal record, as for a
+        // container never made. One that cannot be removed stays for the layer's Cleanup.
+        if (!known) {
+          if (res->timed_out) {
+            (void)RunProcess(Argv({"kill", spec.id, "9"}), layer_->options_.step_timeout);
+          }
+          StepResult del = Simple("delete", {"delete", "--force", spec.id});
+          if (del.ok() || del.status.code() == Code::kNotFound) Forget(spec.id);
+        }
         return;
       }
       auto pid_text = ReadFile(bundle + "/pid");
