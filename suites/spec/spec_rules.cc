@@ -1,6 +1,7 @@
 // The spec suite's configs and rules (spec_suite.h). Each rule's text says in polyarch's words
 // what the cited section requires; docs/spec.md lists them all.
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "binfmt/arch.h"
 #include "harness/core/fs.h"
@@ -671,6 +673,39 @@ HookFailure FailingHookContainer(CaseContext& ctx, const std::string& stage) {
   return f;
 }
 
+// The cgroup directories (memory, pids, or the v2 one) that process `pid` is in below the
+// root: the root is not the container's.
+std::vector<std::string> OwnCgroupDirs(int pid) {
+  std::vector<std::string> out;
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/cgroup", 65536);
+  if (!text.ok()) return out;
+  for (const auto& line : Split(*text, '\n')) {
+    size_t a = line.find(':');
+    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1);
+    std::string path(Trim(line.substr(b + 1)));
+    if (path.empty() || path == "/") continue;
+    std::string dir;
+    if (controllers.empty()) {
+      dir = PathExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" + path
+                                                            : "/sys/fs/cgroup/unified" + path;
+    } else if (controllers == "memory" || controllers == "pids") {
+      dir = "/sys/fs/cgroup/" + controllers + path;
+    } else {
+      continue;
+    }
+    if (PathExists(dir)) out.push_back(dir);
+  }
+  return out;
+}
+
+std::string NsLink(const std::string& path) {
+  char buf[256];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("(unreadable)");
+}
+
 // Whether the layer no longer knows container `id`.
 bool Gone(CaseContext& ctx, const std::string& id) {
   StateResult st = ctx.State(id);
@@ -833,14 +868,20 @@ std::vector<SpecRule> MakeRules() {
                  std::move(text), settings, any, std::move(check)});
   };
 
-  // A rule on a container of its own: the config's hooks (kSetHooks) are what it needs.
-  auto addOwn = [&v](std::string name, std::string section, std::string level, std::string text,
-                     std::function<std::string(CaseContext&)> own) {
+  // A rule on a container of its own, whose config needs `settings`.
+  auto addOwnWith = [&v](std::string name, std::string section, std::string level, std::string text,
+                         uint32_t settings, std::function<std::string(CaseContext&)> own) {
     SpecRule rule{
-        std::move(name), "", std::move(section), std::move(level), std::move(text), kSetHooks, 0,
+        std::move(name), "", std::move(section), std::move(level), std::move(text), settings, 0,
         nullptr};
     rule.own = std::move(own);
     v.push_back(std::move(rule));
+  };
+  // The failing-hook rules: hooks (kSetHooks) are what they need.
+  auto addOwn = [&addOwnWith](std::string name, std::string section, std::string level,
+                              std::string text, std::function<std::string(CaseContext&)> own) {
+    addOwnWith(std::move(name), std::move(section), std::move(level), std::move(text), kSetHooks,
+               std::move(own));
   };
 
   // --- process
@@ -1452,6 +1493,109 @@ std::vector<SpecRule> MakeRules() {
         }
         return std::string();
       });
+
+  // --- the operations (runtime.md), on containers of their own
+  addOwnWith(
+      "create_unappliable_property_refused", "runtime.md#create", "MUST",
+      "a property the runtime cannot apply (a network namespace path that does not exist) makes "
+      "create fail, and no container is created",
+      kSetNamespaces, [](CaseContext& ctx) {
+        const std::string id = ctx.NewId("bad");
+        ContainerSpec spec = ctx.Spec(id, kProbeSleeper);
+        SpecSettings s;
+        const std::string missing =
+            (ctx.env().scratch_dir.empty() ? std::string("/nonexistent") : ctx.env().scratch_dir) +
+            "/" + id + "-no-such-netns";
+        s.namespaces = std::vector<NamespaceSetting>{
+            {"pid", ""}, {"mount", ""}, {"ipc", ""}, {"uts", ""}, {"network", missing}};
+        spec.settings = std::make_shared<const SpecSettings>(std::move(s));
+        if (StepResult c = ctx.Create(spec); c.ok()) {
+          return "create succeeded although the network namespace path " + missing +
+                 " does not exist";
+        }
+        if (StateResult st = ctx.State(id); st.ok() && st.state != ContainerState::kNotFound) {
+          return "create failed as it must, but the layer keeps a container '" + id + "' (" +
+                 std::string(ContainerStateName(st.state)) + ")";
+        }
+        return std::string();
+      });
+  addOwnWith("delete_removes_its_cgroups", "runtime.md#delete", "MUST",
+             "delete removes what create made: the container's cgroups are gone afterwards", 0,
+             [](CaseContext& ctx) {
+               const std::string id = ctx.NewId("cg");
+               if (!ctx.Run(ctx.Spec(id, kProbeSleeper)))
+                 return std::string("the container did not run");
+               StateResult st = ctx.State(id);
+               if (!st.ok() || st.pid <= 0) return std::string("state reports no pid");
+               std::vector<std::string> dirs = OwnCgroupDirs(st.pid);
+               if (dirs.empty())
+                 return std::string("SKIP: the container's process is in no cgroup of its own");
+               ctx.Data()["cgroups"] = dirs;
+               if (StepResult k = ctx.Kill(id, SIGKILL); !k.ok()) {
+                 return "kill failed: " + k.status.ToString();
+               }
+               if (WaitResult w = ctx.Wait(id, ctx.timeout()); !w.ok() || !w.exited) {
+                 return std::string("the killed container did not stop");
+               }
+               if (StepResult d = ctx.Delete(id, false); !d.ok()) {
+                 return "delete failed: " + d.status.ToString();
+               }
+               // An engine may remove them just after its delete returns: a short grace.
+               std::string left;
+               const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+               do {
+                 left.clear();
+                 for (const auto& d : dirs) {
+                   if (PathExists(d)) left += (left.empty() ? "" : ", ") + d;
+                 }
+                 if (left.empty()) return std::string();
+                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
+               } while (std::chrono::steady_clock::now() < deadline);
+               return "after delete the container's cgroups remain: " + left;
+             });
+  addOwnWith("delete_keeps_what_it_joined", "runtime.md#delete", "MUST NOT",
+             "delete does not remove what the container joined but did not create: the network "
+             "namespace it shared with another container still holds that container",
+             kSetNamespaces, [](CaseContext& ctx) {
+               const std::string sib = ctx.NewId("sib");
+               if (!ctx.Run(ctx.Spec(sib, kProbeSleeper))) {
+                 return std::string("the sibling container did not run");
+               }
+               StateResult ss = ctx.State(sib);
+               if (!ss.ok() || ss.pid <= 0) return std::string("the sibling reports no pid");
+               const std::string net = "/proc/" + std::to_string(ss.pid) + "/ns/net";
+               const std::string before = NsLink(net);
+               const std::string id = ctx.NewId("join");
+               ContainerSpec spec = ctx.Spec(id, kProbeSleeper);
+               SpecSettings s;
+               s.namespaces = std::vector<NamespaceSetting>{
+                   {"pid", ""}, {"mount", ""}, {"ipc", ""}, {"uts", ""}, {"network", net}};
+               spec.settings = std::make_shared<const SpecSettings>(std::move(s));
+               if (!ctx.Run(spec)) return std::string("the joining container did not run");
+               if (StepResult k = ctx.Kill(id, SIGKILL); !k.ok()) {
+                 return "kill failed: " + k.status.ToString();
+               }
+               if (WaitResult w = ctx.Wait(id, ctx.timeout()); !w.ok() || !w.exited) {
+                 return std::string("the killed container did not stop");
+               }
+               if (StepResult d = ctx.Delete(id, false); !d.ok()) {
+                 return "delete failed: " + d.status.ToString();
+               }
+               StateResult after = ctx.State(sib);
+               if (!after.ok() || after.state != ContainerState::kRunning) {
+                 return "after the joiner's delete the sibling is " +
+                        (after.ok() ? std::string(ContainerStateName(after.state))
+                                    : after.status.ToString()) +
+                        ", not running";
+               }
+               if (ProcessGone(ss.pid)) {
+                 return std::string("after the joiner's delete the sibling's process is gone");
+               }
+               if (std::string now = NsLink(net); now != before) {
+                 return "the sibling's network namespace changed from " + before + " to " + now;
+               }
+               return std::string();
+             });
 
   // --- rootfs propagation
   add("rootfs_propagation_shared", "propagation", "config-linux.md#rootfs-mount-propagation",
