@@ -107,4 +107,31 @@ std::vector<std::string> RemoveCgroups(const std::vector<std::string>& prefixes)
   return left;
 }
 
+std::vector<ProcessCgroup> ProcessCgroups(int pid) {
+  std::vector<ProcessCgroup> out;
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/cgroup", 65536);
+  if (!text.ok()) return out;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    // hierarchy-id:controller-list:path
+    size_t a = line.find(':');
+    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    ProcessCgroup c;
+    std::istringstream list(line.substr(a + 1, b - a - 1));
+    for (std::string name; std::getline(list, name, ',');) c.controllers.push_back(name);
+    if (c.controllers.empty()) c.controllers = {"unified"};
+    c.path = line.substr(b + 1);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string CgroupDir(const std::string& controller, const std::string& path) {
+  if (controller != "unified") return "/sys/fs/cgroup/" + controller + path;
+  return PathExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" + path
+                                                         : "/sys/fs/cgroup/unified" + path;
+}
+
 }  // namespace polyarch

@@ -41,6 +41,19 @@ Status RemoveCgroupTreeKillingWhatIsLeft(
 // FindCgroups + RemoveCgroupTree; returns what could not be removed.
 std::vector<std::string> RemoveCgroups(const std::vector<std::string>& prefixes);
 
+// One line of /proc/<pid>/cgroup: the hierarchy's controllers ("unified" alone for the v2
+// one) and the process's path in it.
+struct ProcessCgroup {
+  std::vector<std::string> controllers;
+  std::string path;
+};
+// The cgroups process `pid` is in; empty when it is gone.
+std::vector<ProcessCgroup> ProcessCgroups(int pid);
+// The directory of `path` in the hierarchy of `controller` on this host:
+// /sys/fs/cgroup/<controller><path> for v1, and for "unified" /sys/fs/cgroup<path> on a v2
+// host, /sys/fs/cgroup/unified<path> on a hybrid one.
+std::string CgroupDir(const std::string& controller, const std::string& path);
+
 }  // namespace polyarch
 
 #endif  // POLYARCH_HARNESS_CORE_CGROUPS_H_

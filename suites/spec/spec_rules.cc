@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "binfmt/arch.h"
+#include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/json_read.h"
 #include "harness/core/proc.h"
@@ -677,24 +678,11 @@ HookFailure FailingHookContainer(CaseContext& ctx, const std::string& stage) {
 // root: the root is not the container's.
 std::vector<std::string> OwnCgroupDirs(int pid) {
   std::vector<std::string> out;
-  auto text = ReadFile("/proc/" + std::to_string(pid) + "/cgroup", 65536);
-  if (!text.ok()) return out;
-  for (const auto& line : Split(*text, '\n')) {
-    size_t a = line.find(':');
-    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    std::string controllers = line.substr(a + 1, b - a - 1);
-    std::string path(Trim(line.substr(b + 1)));
-    if (path.empty() || path == "/") continue;
-    std::string dir;
-    if (controllers.empty()) {
-      dir = PathExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" + path
-                                                            : "/sys/fs/cgroup/unified" + path;
-    } else if (controllers == "memory" || controllers == "pids") {
-      dir = "/sys/fs/cgroup/" + controllers + path;
-    } else {
-      continue;
-    }
+  for (const ProcessCgroup& c : ProcessCgroups(pid)) {
+    const std::string& first = c.controllers.front();
+    if (c.path.empty() || c.path == "/") continue;
+    if (first != "unified" && first != "memory" && first != "pids") continue;
+    std::string dir = CgroupDir(first, c.path);
     if (PathExists(dir)) out.push_back(dir);
   }
   return out;
@@ -704,6 +692,15 @@ std::string NsLink(const std::string& path) {
   char buf[256];
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("(unreadable)");
+}
+
+// SIGKILL to container `id`, then its exit: "" or what went wrong.
+std::string KillAndWait(CaseContext& ctx, const std::string& id) {
+  if (StepResult k = ctx.Kill(id, SIGKILL); !k.ok()) return "kill failed: " + k.status.ToString();
+  if (WaitResult w = ctx.Wait(id, ctx.timeout()); !w.ok() || !w.exited) {
+    return "the killed container did not stop";
+  }
+  return "";
 }
 
 // Whether the layer no longer knows container `id`.
@@ -1477,11 +1474,7 @@ std::vector<SpecRule> MakeRules() {
           return "create failed: " + c.status.ToString();
         }
         if (StepResult s = ctx.Start(f.id); !s.ok()) return "start failed: " + s.status.ToString();
-        if (StepResult k = ctx.Kill(f.id, SIGKILL); !k.ok()) {
-          return "kill failed: " + k.status.ToString();
-        }
-        WaitResult w = ctx.Wait(f.id, ctx.timeout());
-        if (!w.ok() || !w.exited) return std::string("the killed container did not stop");
+        if (std::string why = KillAndWait(ctx, f.id); !why.empty()) return why;
         StepResult d = ctx.Delete(f.id, false);
         if (!f.HookRan()) return std::string("the poststop hook did not run");
         if (!d.ok()) {
@@ -1531,12 +1524,7 @@ std::vector<SpecRule> MakeRules() {
                if (dirs.empty())
                  return std::string("SKIP: the container's process is in no cgroup of its own");
                ctx.Data()["cgroups"] = dirs;
-               if (StepResult k = ctx.Kill(id, SIGKILL); !k.ok()) {
-                 return "kill failed: " + k.status.ToString();
-               }
-               if (WaitResult w = ctx.Wait(id, ctx.timeout()); !w.ok() || !w.exited) {
-                 return std::string("the killed container did not stop");
-               }
+               if (std::string why = KillAndWait(ctx, id); !why.empty()) return why;
                if (StepResult d = ctx.Delete(id, false); !d.ok()) {
                  return "delete failed: " + d.status.ToString();
                }
@@ -1572,12 +1560,7 @@ std::vector<SpecRule> MakeRules() {
                    {"pid", ""}, {"mount", ""}, {"ipc", ""}, {"uts", ""}, {"network", net}};
                spec.settings = std::make_shared<const SpecSettings>(std::move(s));
                if (!ctx.Run(spec)) return std::string("the joining container did not run");
-               if (StepResult k = ctx.Kill(id, SIGKILL); !k.ok()) {
-                 return "kill failed: " + k.status.ToString();
-               }
-               if (WaitResult w = ctx.Wait(id, ctx.timeout()); !w.ok() || !w.exited) {
-                 return std::string("the killed container did not stop");
-               }
+               if (std::string why = KillAndWait(ctx, id); !why.empty()) return why;
                if (StepResult d = ctx.Delete(id, false); !d.ok()) {
                  return "delete failed: " + d.status.ToString();
                }

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "harness/core/cgroups.h"
 #include "harness/core/fs.h"
 #include "harness/core/proc.h"
 #include "harness/core/strings.h"
@@ -74,25 +75,12 @@ json CgroupFacts(int pid) {
       {"unified", {"memory.max", "cpu.max", "cpu.weight", "pids.max", "io.max"}},
   };
   json out = json::object();
-  auto text = ReadFile("/proc/" + std::to_string(pid) + "/cgroup", 65536);
-  if (!text.ok()) return out;
-  for (const auto& line : Split(*text, '\n')) {
-    // hierarchy-id:controller-list:path
-    size_t a = line.find(':');
-    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    std::string controllers = line.substr(a + 1, b - a - 1);
-    std::string path = line.substr(b + 1);
-    std::vector<std::string> names =
-        controllers.empty() ? std::vector<std::string>{"unified"} : Split(controllers, ',');
-    for (const auto& name : names) {
+  for (const ProcessCgroup& pc : ProcessCgroups(pid)) {
+    for (const auto& name : pc.controllers) {
       auto files = kFiles.find(name);
       if (files == kFiles.end()) continue;
-      std::string dir = "/sys/fs/cgroup/" + (name == "unified" ? std::string() : name) + path;
-      if (name == "unified" && !PathExists(dir + "/cgroup.controllers")) {
-        dir = "/sys/fs/cgroup/unified" + path;
-      }
-      json c = {{"path", path}};
+      const std::string dir = CgroupDir(name, pc.path);
+      json c = {{"path", pc.path}};
       for (const auto& f : files->second) {
         auto content = ReadFile(dir + "/" + f, 65536);
         if (content.ok()) c[f] = std::string(Trim(*content));
