@@ -1,6 +1,8 @@
 #include "suites/suite.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace polyarch {
 namespace {
@@ -41,9 +43,25 @@ CaseContext::~CaseContext() {
 }
 
 std::string CaseContext::NewId(std::string_view tag) {
-  return env_.run_prefix + std::string(driver_.layer_name()) + "-" + std::string(arch_.name) + "-" +
-         result_->name + (result_->repeat ? "-r" + std::to_string(result_->repeat) : "") + "-" +
-         std::string(tag) + std::to_string(counter_++);
+  // A layer named ENGINE:RUNTIME: ids allow no ':'.
+  std::string layer(driver_.layer_name());
+  std::replace(layer.begin(), layer.end(), ':', '-');
+  const std::string head = env_.run_prefix + layer + "-" + std::string(arch_.name) + "-";
+  const std::string tail = (result_->repeat ? "-r" + std::to_string(result_->repeat) : "") + "-" +
+                           std::string(tag) + std::to_string(counter_++);
+  std::string name = result_->name;
+  // containerd takes ids of at most 76 characters: a long case name is cut, and a hash of
+  // the whole name keeps the ids of two cases apart.
+  constexpr size_t kMaxId = 76;
+  if (head.size() + name.size() + tail.size() > kMaxId) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (unsigned char c : result_->name) h = (h ^ c) * 16777619u;
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", h);
+    const size_t room = kMaxId - head.size() - tail.size();
+    name = name.substr(0, room > 9 ? room - 9 : 0) + "-" + hex;
+  }
+  return head + name + tail;
 }
 
 ContainerSpec CaseContext::Spec(const std::string& id, std::vector<std::string> argv) const {

@@ -1,5 +1,6 @@
 #include "suites/suite.h"
 
+#include <set>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -32,6 +33,55 @@ CaseResult RunBody(std::shared_ptr<FakeStack> stack, std::function<void(CaseCont
   SuiteEnv env;
   env.run_prefix = "pa-unit-";
   return RunCase(suite, suite.Cases()[0], d, **LookupArch("amd64"), env);
+}
+
+// A driver of a layer named ENGINE:RUNTIME.
+class EngineRuntimeDriver : public FakeDriver {
+ public:
+  using FakeDriver::FakeDriver;
+  std::string_view layer_name() const override { return "containerd:crun"; }
+};
+
+class NamedCaseSuite : public Suite {
+ public:
+  NamedCaseSuite(std::string name, std::function<void(CaseContext&)> body)
+      : name_(std::move(name)), body_(std::move(body)) {}
+  std::string_view name() const override { return "unit"; }
+  std::vector<CaseDef> Cases() const override {
+    std::vector<CaseDef> v;
+    AddCase(v, name_, "", {}, body_);
+    return v;
+  }
+
+ private:
+  std::string name_;
+  std::function<void(CaseContext&)> body_;
+};
+
+// containerd refuses ids longer than 76 characters and every runtime a ':'; a layer named
+// containerd:crun and a long case name must still give valid ids, distinct per case.
+TEST(RunCaseTest, ContainerIdsFitContainerdAndCarryNoColon) {
+  std::vector<std::string> ids;
+  for (const std::string& name :
+       {std::string(70, 'a') + "_one", std::string(70, 'a') + "_two", std::string("short")}) {
+    NamedCaseSuite suite(name, [&ids](CaseContext& ctx) {
+      ids.push_back(ctx.NewId("tag"));
+      ids.push_back(ctx.NewId("tag"));
+    });
+    EngineRuntimeDriver d(std::make_shared<FakeStack>());
+    SuiteEnv env;
+    env.run_prefix = "pa1234-";
+    RunCase(suite, suite.Cases()[0], d, **LookupArch("mips64el"), env);
+  }
+  ASSERT_EQ(ids.size(), 6u);
+  std::set<std::string> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), ids.size());
+  for (const auto& id : ids) {
+    EXPECT_LE(id.size(), 76u) << id;
+    EXPECT_EQ(id.find(':'), std::string::npos) << id;
+    EXPECT_EQ(id.rfind("pa1234-containerd-crun-mips64el-", 0), 0u) << id;
+  }
+  EXPECT_EQ(ids[4], "pa1234-containerd-crun-mips64el-short-tag0") << "short names stay whole";
 }
 
 // A probe printing {"machine": 5} once made nlohmann throw out of a case and abort the

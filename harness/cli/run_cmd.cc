@@ -48,7 +48,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       "Suites: lifecycle, crossarch, spec (the default: OCI config rules, docs/spec.md), "
       "throughput (a benchmark: opt-in), "
       "faults (failures injected for real, each with its own daemons: opt-in)");
-  cmd->add_option("--layer", o->layers, "Layers: runc, crun, containerd, docker (default all)");
+  cmd->add_option("--layer", o->layers,
+                  "Layers: runc, crun, containerd, containerd:crun, docker, docker:crun (default "
+                  "all; containerd means containerd:runc, docker docker:runc)");
   cmd->add_option("--arch", o->arches, "Arches: all (default) or a list, e.g. amd64,s390x");
   cmd->add_option("--filter", o->filter,
                   "Glob over case names or ids (e.g. 'exit_code_*', '*/s390x/*')");
@@ -76,8 +78,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
                 "failure fails the run");
   cmd->add_option("--runtime-binary", o->runtime_binary,
                   "Use another runtime binary for a layer: LAYER=PATH, once per layer; runc and "
-                  "crun run it, containerd's shim calls it instead of runc, the private dockerd "
-                  "makes it its default runtime; a bare PATH means runc");
+                  "crun run it, containerd's shim calls it instead of the layer's runtime, the "
+                  "private dockerd registers it as the layer's runtime; a bare PATH means runc");
   cmd->add_option("--containerd-address", o->containerd_address,
                   "Use this containerd (unix socket) instead of a private one; only the run's "
                   "own namespace is touched");
@@ -183,12 +185,12 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     if (!expectations.ok()) return expectations.status();
     for (const std::string& given : o->runtime_binary) {
       auto eq = given.find('=');
-      std::string layer = eq == std::string::npos ? "runc" : given.substr(0, eq);
+      std::string layer = CanonicalLayer(eq == std::string::npos ? "runc" : given.substr(0, eq));
       std::string path = eq == std::string::npos ? given : given.substr(eq + 1);
       if (!IsRuntimeBinaryLayer(layer) || path.empty()) {
         return InvalidArgument(
-            "--runtime-binary takes LAYER=PATH with LAYER runc, crun, containerd or "
-            "docker, got '" +
+            "--runtime-binary takes LAYER=PATH with LAYER a layer's name (runc, crun, "
+            "containerd, containerd:crun, docker, docker:crun), got '" +
             given + "'");
       }
       // The daemons resolve it from their own working directory: made absolute here.

@@ -78,6 +78,18 @@ TEST(DaemonsParseTest, DockerdArgsTurnNetworkingOffAndListenOnlyOnTheRunDirSocke
   EXPECT_EQ(joined.find("--default-runtime"), std::string::npos) << "dockerd's own runc by default";
 }
 
+TEST(DaemonsParseTest, DockerdArgsRegisterEveryLayersRuntime) {
+  DockerdOptions o;
+  o.runtimes = {{"crun", "/usr/bin/crun"}};
+  std::vector<std::string> a = DockerdArgs("/usr/sbin/dockerd", "/r/dockerd", "/r/c.sock", o);
+  auto add = std::find(a.begin(), a.end(), "--add-runtime");
+  ASSERT_NE(add, a.end());
+  ASSERT_NE(add + 1, a.end());
+  EXPECT_EQ(*(add + 1), "crun=/usr/bin/crun");
+  EXPECT_EQ(std::find(a.begin(), a.end(), "--default-runtime"), a.end())
+      << "the default stays dockerd's runc";
+}
+
 TEST(DaemonsParseTest, DockerdArgsMakeAGivenRuntimeBinaryTheDefault) {
   DockerdOptions o;
   o.runtime_binary = "/opt/wrap/runc";

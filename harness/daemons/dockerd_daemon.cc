@@ -87,6 +87,9 @@ std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::stri
       "--cgroup-parent",
       DockerdCgroupParent(dir, options),
   };
+  for (const auto& [name, binary] : options.runtimes) {
+    argv.insert(argv.end(), {"--add-runtime", name + "=" + binary});
+  }
   if (!options.runtime_binary.empty()) {
     argv.insert(argv.end(),
                 {"--add-runtime", std::string(kDockerdRuntimeName) + "=" + options.runtime_binary,

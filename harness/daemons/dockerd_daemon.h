@@ -12,6 +12,7 @@
 #define POLYARCH_HARNESS_DAEMONS_DOCKERD_DAEMON_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ struct DockerdOptions {
   // A runtime binary dockerd runs its containers with (through containerd's runc shim),
   // registered as "polyarch-runtime" and made the default; "" keeps dockerd's runc.
   std::string runtime_binary;
+  // More runtimes a container may name (HostConfig.Runtime): name -> binary.
+  std::map<std::string, std::string> runtimes;
   std::vector<std::string> extra_args;  // appended to the command line (tests: a bad flag)
   Journal* journal = nullptr;           // optional: the daemon is recorded before it starts
 };

@@ -56,7 +56,7 @@ std::string GlobProblem(std::string_view g, bool whole_id) {
 // The layers a case can name: the ones a plan selects, the null driver's, and "harness" (the
 // fault scenarios that target polyarch itself).
 bool KnownCaseLayer(const std::string& name) {
-  const auto& known = KnownLayers();
+  const auto& known = KnownLayers();  // canonical names only: a case id never has an alias
   return name == "null" || name == "harness" ||
          std::find(known.begin(), known.end(), name) != known.end();
 }

@@ -176,6 +176,7 @@ Result<std::vector<std::string>> ParseNameList(std::string_view list,
     std::string item = l.substr(start, end - start);
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
+    if (what == "layer") item = CanonicalLayer(item);
     start = end + 1;
     if (item.empty()) return InvalidArgument("empty " + std::string(what) + " name in '" + l + "'");
     if (std::find(known.begin(), known.end(), item) == known.end()) {
@@ -211,6 +212,7 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
       PA_RETURN_IF_ERROR(CheckKnown(file, v, p.suites, KnownSuites(), "suite"));
     } else if (key == "layers") {
       PA_ASSIGN_OR_RETURN(p.layers, Strings(file, v, key));
+      for (auto& l : p.layers) l = CanonicalLayer(l);
       PA_RETURN_IF_ERROR(CheckKnown(file, v, p.layers, KnownLayers(), "layer"));
     } else if (key == "arches") {
       PA_ASSIGN_OR_RETURN(auto names, Strings(file, v, key));
@@ -242,14 +244,14 @@ Result<Plan> ParseSuiteText(const std::string& text, const std::string& file) {
       p.step_timeout = std::chrono::milliseconds(n);
     } else if (key == "runtimes") {
       if (!v.IsMap()) {
-        return At(file, v, "'runtimes' maps a layer (runc, crun, containerd, docker) to a binary");
+        return At(file, v,
+                  "'runtimes' maps a layer (runc, crun, containerd, docker, ...) to a binary");
       }
       for (const auto& r : v) {
         if (!r.first.IsScalar()) return At(file, r.first, "keys must be plain names");
-        std::string layer = r.first.Scalar();
+        std::string layer = CanonicalLayer(r.first.Scalar());
         if (!IsRuntimeBinaryLayer(layer)) {
-          return At(file, r.first,
-                    "'runtimes' takes runc, crun, containerd and docker, not '" + layer + "'");
+          return At(file, r.first, "'runtimes' takes a layer's name, not '" + layer + "'");
         }
         PA_ASSIGN_OR_RETURN(p.runtime_binaries[layer], Scalar(file, r.second, "runtimes." + layer));
       }
@@ -294,11 +296,13 @@ Status ValidatePlan(const Plan& p) {
                            "' is not a unix:// socket; polyarch talks to daemons over unix "
                            "sockets only");
   }
-  if (!p.docker_host.empty() && p.runtime_binaries.count("docker")) {
-    return InvalidArgument(
-        "a docker runtime binary needs polyarch's own dockerd: it cannot be given with a docker "
-        "host (" +
-        p.docker_host + ")");
+  for (const auto& [layer, binary] : p.runtime_binaries) {
+    if (!p.docker_host.empty() && LayerEngine(layer) == "docker") {
+      return InvalidArgument("a runtime binary for " + layer +
+                             " needs polyarch's own dockerd: it cannot be given with a docker "
+                             "host (" +
+                             p.docker_host + ")");
+    }
   }
   if (p.throughput.concurrency.empty()) return InvalidArgument("throughput needs a concurrency");
   const auto& cycles = KnownCycles();

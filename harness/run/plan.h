@@ -4,6 +4,7 @@
 #ifndef POLYARCH_HARNESS_RUN_PLAN_H_
 #define POLYARCH_HARNESS_RUN_PLAN_H_
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <string>
@@ -23,16 +24,37 @@ inline const std::vector<std::string>& KnownSuites() {
                                              "faults"};
   return k;
 }
+// A layer is an OCI runtime alone ("runc", "crun") or an engine over one, ENGINE:RUNTIME. The
+// bare engine names keep their first meaning: "containerd" is containerd:runc, "docker" is
+// docker:runc; those spellings are accepted and become the bare names (CanonicalLayer).
 inline const std::vector<std::string>& KnownLayers() {
-  static const std::vector<std::string> k = {"runc", "crun", "containerd", "docker"};
+  static const std::vector<std::string> k = {
+      "runc", "crun", "containerd", "containerd:crun", "docker", "docker:crun"};
   return k;
 }
+inline std::string CanonicalLayer(const std::string& name) {
+  if (name == "containerd:runc") return "containerd";
+  if (name == "docker:runc") return "docker";
+  return name;
+}
+// The engine of a layer ("containerd", "docker"), "" for a runtime alone.
+inline std::string LayerEngine(const std::string& layer) {
+  if (layer == "runc" || layer == "crun") return "";
+  return layer.substr(0, layer.find(':'));
+}
+// The OCI runtime a layer runs its containers with.
+inline std::string LayerRuntime(const std::string& layer) {
+  size_t colon = layer.find(':');
+  if (colon != std::string::npos) return layer.substr(colon + 1);
+  return layer == "crun" ? "crun" : "runc";
+}
 
-// The layers whose runtime binary a plan may replace (--runtime-binary LAYER=PATH): the OCI
-// runtime layers run it; containerd's runc shim calls it instead of runc; the private dockerd
-// registers it as its default runtime.
+// The layers whose runtime binary a plan may replace (--runtime-binary LAYER=PATH): every one.
+// The OCI runtime layers run it; containerd's runc shim calls it instead of the layer's
+// runtime; the private dockerd registers it as the layer's runtime.
 inline bool IsRuntimeBinaryLayer(const std::string& layer) {
-  return layer == "runc" || layer == "crun" || layer == "containerd" || layer == "docker";
+  const auto& k = KnownLayers();
+  return std::find(k.begin(), k.end(), layer) != k.end();
 }
 
 // What one container's cycle is in the throughput suite: "run" (one call of the stack where

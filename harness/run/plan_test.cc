@@ -86,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"jobs: 1\njobs: 2\n", "bad.yaml:2: key 'jobs' given twice"},
         BadFile{"suites: [lifecycle\n", "bad.yaml:"},
         BadFile{"- a\n- b\n", "bad.yaml:1: a suite file is a mapping"},
-        BadFile{"runtimes: {docker: /x}\n", "'runtimes' takes runc, crun and containerd"},
+        BadFile{"runtimes: {podman: /x}\n", "'runtimes' takes a layer's name, not 'podman'"},
         BadFile{"throughput: {containers: 5, speed: 2}\n", "unknown key 'throughput.speed'"},
         BadFile{"throughput: {cycle: fast}\n", "bad.yaml:1: unknown cycle 'fast' (known: auto"},
         BadFile{"docker_host: tcp://10.0.0.1:2375\n", "unix sockets only"},
@@ -96,12 +96,34 @@ TEST(PlanTest, NameListsAndGlobs) {
   auto l = ParseNameList("runc, docker", KnownLayers(), "layer");
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(*l, (std::vector<std::string>{"runc", "docker"}));
-  EXPECT_EQ(ParseNameList("all", KnownLayers(), "layer")->size(), 4u);
+  EXPECT_EQ(ParseNameList("all", KnownLayers(), "layer")->size(), 6u);
   auto bad = ParseNameList("runc,podman", KnownLayers(), "layer");
   EXPECT_NE(bad.status().message().find("unknown layer 'podman'"), std::string::npos);
   EXPECT_TRUE(GlobMatch("exit_code_*", "exit_code_42"));
   EXPECT_TRUE(GlobMatch("*/s390x/*", "lifecycle/runc/s390x/exit_code_42"));
   EXPECT_FALSE(GlobMatch("exit_code_*", "kill_term_exits_143"));
+}
+
+TEST(PlanTest, LayersAreRuntimesOrEnginesOverARuntime) {
+  // The bare engine names keep their meaning; the ENGINE:runc spellings become them.
+  auto l = ParseNameList("containerd:runc,containerd:crun,docker:runc,docker:crun,docker",
+                         KnownLayers(), "layer");
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(*l,
+            (std::vector<std::string>{"containerd", "containerd:crun", "docker", "docker:crun"}));
+  EXPECT_FALSE(ParseNameList("docker:youki", KnownLayers(), "layer").ok());
+  EXPECT_EQ(LayerEngine("runc"), "");
+  EXPECT_EQ(LayerEngine("containerd"), "containerd");
+  EXPECT_EQ(LayerEngine("docker:crun"), "docker");
+  EXPECT_EQ(LayerRuntime("crun"), "crun");
+  EXPECT_EQ(LayerRuntime("containerd"), "runc");
+  EXPECT_EQ(LayerRuntime("containerd:crun"), "crun");
+  for (const auto& layer : KnownLayers()) EXPECT_TRUE(IsRuntimeBinaryLayer(layer)) << layer;
+  auto file = ParseSuiteText(
+      "layers: [docker:runc, containerd:crun]\nruntimes:\n  docker:crun: /w\n", "s.yaml");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->layers, (std::vector<std::string>{"docker", "containerd:crun"}));
+  EXPECT_EQ(file->runtime_binaries.at("docker:crun"), "/w");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "harness/core/log.h"
 #include "harness/core/reaper.h"
+#include "harness/core/subprocess.h"
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "harness/drivers/docker/docker_layer.h"
 #include "harness/drivers/oci_runtime.h"
@@ -14,8 +15,17 @@ using nlohmann::json;
 
 void RunStack::Start(const StackOptions& options) {
   const Plan& plan_ = *options.plan;
-  auto needs = [&](const char* n) {
-    return std::find(plan_.layers.begin(), plan_.layers.end(), n) != plan_.layers.end();
+  auto needs = [&](const char* engine) {
+    return std::any_of(plan_.layers.begin(), plan_.layers.end(),
+                       [&](const std::string& l) { return LayerEngine(l) == engine; });
+  };
+  // The binary a layer runs its containers with: the plan's, else its runtime's, found in PATH
+  // (a daemon resolves names in its own environment: it is given a path).
+  auto runtime_binary = [&](const std::string& layer) {
+    auto it = plan_.runtime_binaries.find(layer);
+    if (it != plan_.runtime_binaries.end()) return it->second;
+    auto found = FindProgram(LayerRuntime(layer));
+    return found.ok() ? *found : LayerRuntime(layer);
   };
   json daemons = json::object();
   // The daemons fork shims that daemonize. Whether an orphan goes to a subreaper is fixed when
@@ -23,7 +33,7 @@ void RunStack::Start(const StackOptions& options) {
   // orphan then comes back to polyarch to be reaped (or to whoever adopts a killed polyarch's
   // children), never to init.
   if (Status s = Reaper::Instance().Enable(); !s.ok()) PA_LOG(kWarning) << s.message();
-  // One containerd serves the containerd layer and, under dockerd, the docker layer.
+  // One containerd serves the containerd layers and, under dockerd, the docker layers.
   if ((needs("containerd") && plan_.containerd_address.empty()) ||
       (needs("docker") && plan_.docker_host.empty())) {
     ContainerdOptions o;
@@ -69,22 +79,25 @@ void RunStack::Start(const StackOptions& options) {
       o.step_timeout = plan_.step_timeout;
       o.journal = options.journal;
       take(OciRuntimeLayer::Create(o));
-    } else if (name == "containerd") {
+    } else if (LayerEngine(name) == "containerd") {
       if (containerd_address_.empty()) {
         slot->unavailable = "containerd did not start: " + containerd_unavailable_;
       } else {
         ContainerdLayerOptions o;
+        o.name = name;
         o.address = containerd_address_;
         o.run_id = options.run_id;
         o.run_dir = options.run_dir;
         o.images = options.images;
         o.step_timeout = plan_.step_timeout;
         o.journal = options.journal;
-        auto bin = plan_.runtime_binaries.find("containerd");
-        if (bin != plan_.runtime_binaries.end()) o.runtime_binary = bin->second;
+        // containerd:runc keeps the shim's own runc unless the plan names a binary.
+        if (name != "containerd" || plan_.runtime_binaries.count(name)) {
+          o.runtime_binary = runtime_binary(name);
+        }
         take(ContainerdLayer::Create(o));
       }
-    } else if (name == "docker") {
+    } else if (LayerEngine(name) == "docker") {
       std::string socket;
       if (!plan_.docker_host.empty()) {
         socket = plan_.docker_host.substr(7);
@@ -93,28 +106,42 @@ void RunStack::Start(const StackOptions& options) {
         slot->unavailable =
             "dockerd needs polyarch's containerd, which did not start: " + containerd_unavailable_;
       } else {
-        DockerdOptions o;
-        o.run_dir = options.run_dir + "/daemons";
-        o.journal = options.journal;
-        // Containers' cgroups under the run's name, which the run's cleanup also looks for.
-        o.cgroup_parent = "polyarch-" + options.run_id + "-docker";
-        auto bin = plan_.runtime_binaries.find("docker");
-        if (bin != plan_.runtime_binaries.end()) o.runtime_binary = bin->second;
-        auto d = DockerdDaemon::Start(o, containerd_->address());
-        if (d.ok()) {
-          dockerd_ = std::move(*d);
+        if (!dockerd_ && dockerd_unavailable_.empty()) {
+          // One dockerd for every docker layer, each layer's runtime registered with it.
+          DockerdOptions o;
+          o.run_dir = options.run_dir + "/daemons";
+          o.journal = options.journal;
+          // Containers' cgroups under the run's name, which the run's cleanup also looks for.
+          o.cgroup_parent = "polyarch-" + options.run_id + "-docker";
+          if (plan_.runtime_binaries.count("docker")) o.runtime_binary = runtime_binary("docker");
+          for (const auto& l : plan_.layers) {
+            if (LayerEngine(l) == "docker" && l != "docker") {
+              o.runtimes[LayerRuntime(l)] = runtime_binary(l);
+            }
+          }
+          auto d = DockerdDaemon::Start(o, containerd_->address());
+          if (d.ok()) {
+            dockerd_ = std::move(*d);
+            daemons["dockerd"] = {{"owned", true},
+                                  {"version", dockerd_->version().version},
+                                  {"api_version", dockerd_->version().api_version},
+                                  {"address", dockerd_->address()}};
+          } else {
+            dockerd_unavailable_ = d.status().message();
+            daemons["dockerd"] = {{"owned", true}, {"error", dockerd_unavailable_}};
+          }
+        }
+        if (dockerd_) {
           socket = dockerd_->address();
-          daemons["dockerd"] = {{"owned", true},
-                                {"version", dockerd_->version().version},
-                                {"api_version", dockerd_->version().api_version},
-                                {"address", socket}};
         } else {
-          slot->unavailable = "dockerd did not start: " + d.status().message();
-          daemons["dockerd"] = {{"owned", true}, {"error", d.status().message()}};
+          slot->unavailable = "dockerd did not start: " + dockerd_unavailable_;
         }
       }
       if (!socket.empty()) {
         DockerLayerOptions o;
+        o.name = name;
+        // docker:runc runs dockerd's default runtime; the others name theirs per container.
+        if (name != "docker") o.runtime = LayerRuntime(name);
         o.socket_path = socket;
         o.run_id = options.run_id;
         o.images = options.images;

@@ -54,7 +54,7 @@ class RunStack {
  private:
   std::unique_ptr<ContainerdDaemon> containerd_;
   std::unique_ptr<DockerdDaemon> dockerd_;
-  std::string containerd_address_, containerd_unavailable_;
+  std::string containerd_address_, containerd_unavailable_, dockerd_unavailable_;
   std::vector<std::unique_ptr<LayerSlot>> layers_;
   nlohmann::json daemons_context_ = nlohmann::json::object();
 };

@@ -1,6 +1,6 @@
 // The spec suite against the real stack: every layer passes its rules (or lists the deviation
 // as expected), and a runtime that drops one setting fails exactly the rules about it, through
-// runc, containerd's shim and dockerd's runtime.
+// runc and crun, containerd's shim and dockerd's runtimes.
 #include <algorithm>
 #include <set>
 
@@ -51,20 +51,25 @@ TEST_F(SpecIntegrationTest, EveryLayerGetsItsRulesAndPassesThem) {
   EXPECT_EQ(per_layer["runc"], static_cast<int>(SpecRules().size()));
   EXPECT_EQ(per_layer["crun"], static_cast<int>(SpecRules().size()));
   EXPECT_EQ(per_layer["containerd"], static_cast<int>(SpecRules().size()));
+  EXPECT_EQ(per_layer["containerd:crun"], static_cast<int>(SpecRules().size()));
+  EXPECT_EQ(per_layer["docker:crun"], per_layer["docker"]);
   EXPECT_GT(per_layer["docker"], 40);
   EXPECT_LT(per_layer["docker"], per_layer["runc"]);
 }
 
-// A runc that passes the config on without its rlimits, given to the runc layer, to
-// containerd's shim and to the private dockerd as its runtime: the rlimit cases fail, with the
-// values seen, and nothing else changes.
-TEST_F(SpecIntegrationTest, AWrapperThatDropsRlimitsFailsExactlyTheRlimitCases) {
-  auto runc = FindProgram("runc");
-  ASSERT_TRUE(runc.ok());
-  const std::string wrapper = dir_->path() + "/runc-without-rlimits";
+// A wrapper of `runtime` that passes the config on without its rlimits, given with
+// --runtime-binary to each of `layers` (one arch): the process config's rlimit cases fail
+// through every one of them, with the values seen, and nothing else changes. That proves the
+// binary is on the path each layer's containers take.
+void ExpectTheWrapperFailsExactlyTheRlimitCases(const std::string& dir, const std::string& runtime,
+                                                const std::vector<std::string>& layers) {
+  auto real = FindProgram(runtime);
+  ASSERT_TRUE(real.ok()) << runtime;
+  const std::string wrapper = dir + "/" + runtime + "-without-rlimits";
   ASSERT_TRUE(WriteFileAtomic(wrapper,
                               "#!/bin/sh\n"
-                              "# Drops process.rlimits from the bundle's config, then runs runc.\n"
+                              "# Drops process.rlimits from the bundle's config, then runs the "
+                              "runtime.\n"
                               "bundle=.\n"
                               "prev=\n"
                               "for a in \"$@\"; do\n"
@@ -81,19 +86,25 @@ TEST_F(SpecIntegrationTest, AWrapperThatDropsRlimitsFailsExactlyTheRlimitCases) 
                               "  fi\n"
                               "done\n"
                               "exec " +
-                                  *runc + " \"$@\"\n",
+                                  *real + " \"$@\"\n",
                               0755)
                   .ok());
-  const std::string reports = dir_->path() + "/reports";
-  auto r = RunPolyarch(
-      {"run", "--suite", "spec", "--layer", "runc,containerd,docker", "--arch", "amd64",
-       "--runtime-binary", "runc=" + wrapper, "--runtime-binary", "containerd=" + wrapper,
-       "--runtime-binary", "docker=" + wrapper, "--report-dir", reports, "--no-color"},
-      std::chrono::seconds(900));
+  const std::string reports = dir + "/reports-" + runtime;
+  std::string layer_list;
+  std::vector<std::string> args = {"run", "--suite", "spec", "--arch", "amd64"};
+  for (const auto& l : layers) {
+    layer_list += (layer_list.empty() ? "" : ",") + l;
+    args.insert(args.end(), {"--runtime-binary", l + "=" + wrapper});
+  }
+  args.insert(args.end(), {"--layer", layer_list, "--report-dir", reports, "--no-color"});
+  auto r = RunPolyarch(args, std::chrono::seconds(900));
   EXPECT_EQ(r.exit_code, 1) << r.out.Text() << r.err.Text();
-  json report = Report(reports);
+  auto text = ReadFile(reports + "/report.json");
+  ASSERT_TRUE(text.ok()) << r.err.Text();
+  json report = json::parse(*text, nullptr, false);
   ASSERT_TRUE(report.is_object());
-  std::set<std::string> failed, passed, planned;
+  std::set<std::string> failed, planned;
+  size_t passed = 0;
   for (const auto& c : report["cases"]) {
     const std::string id = c["id"];
     planned.insert(id);
@@ -103,25 +114,41 @@ TEST_F(SpecIntegrationTest, AWrapperThatDropsRlimitsFailsExactlyTheRlimitCases) 
           << id << ": " << c["reason"];
     } else {
       EXPECT_TRUE(c["status"] == "pass" || c["status"] == "xfail") << id << ": " << c["reason"];
-      passed.insert(id);
+      ++passed;
     }
   }
   std::set<std::string> want;
   for (const auto& rule : SpecRules()) {
     // The raised ones already fail without the wrapper: listed deviations, xfail either way.
     if (rule.name.rfind("rlimit_", 0) != 0 || rule.config != "process") continue;
-    for (const char* layer : {"runc", "containerd", "docker"}) {
-      const std::string id = std::string("spec/") + layer + "/amd64/" + rule.name;
-      // docker is given only the rules its API can express.
-      if (std::string(layer) != "docker" || planned.count(id)) want.insert(id);
+    for (const auto& layer : layers) {
+      // An engine is given only the rules its API can express.
+      const std::string id = "spec/" + layer + "/amd64/" + rule.name;
+      if (planned.count(id)) want.insert(id);
     }
   }
   EXPECT_EQ(failed, want);
-  EXPECT_GT(std::count_if(want.begin(), want.end(),
-                          [](const std::string& id) { return id.find("/docker/") != id.npos; }),
-            3)
-      << "docker expresses the rlimits: its cases must go red through the wrapper";
-  EXPECT_GE(passed.size(), 150u) << "the other rules still pass through the wrapper";
+  for (const auto& layer : layers) {
+    EXPECT_GT(std::count_if(
+                  want.begin(), want.end(),
+                  [&](const std::string& id) { return id.rfind("spec/" + layer + "/", 0) == 0; }),
+              3)
+        << layer << " expresses the rlimits: its cases must go red through the wrapper";
+  }
+  EXPECT_GE(passed, 50 * layers.size()) << "the other rules still pass through the wrapper";
+}
+
+// runc's wrapper under the runc layer, containerd's shim and dockerd's default runtime.
+TEST_F(SpecIntegrationTest, AWrapperThatDropsRlimitsFailsExactlyTheRlimitCases) {
+  ExpectTheWrapperFailsExactlyTheRlimitCases(dir_->path(), "runc",
+                                             {"runc", "containerd", "docker"});
+}
+
+// crun's wrapper under the crun layer and the engines over crun: containerd:crun's shim and
+// the runtime dockerd registers for docker:crun.
+TEST_F(SpecIntegrationTest, AWrapperOfCrunUnderEachEngineFailsExactlyTheRlimitCases) {
+  ExpectTheWrapperFailsExactlyTheRlimitCases(dir_->path(), "crun",
+                                             {"crun", "containerd:crun", "docker:crun"});
 }
 
 }  // namespace

@@ -26,7 +26,11 @@ Result<std::unique_ptr<ContainerdLayer>> ContainerdLayer::Create(
     return InvalidArgument("the containerd layer needs an absolute run directory, got '" +
                            options.run_dir + "'");
   }
-  const std::string ns = ctd::NamespaceForRun(options.run_id);
+  const size_t colon = options.name.find(':');
+  const std::string ns = ctd::NamespaceForRun(options.run_id) +
+                         (options.name == "containerd" || colon == std::string::npos
+                              ? ""
+                              : "-" + options.name.substr(colon + 1));
   PA_RETURN_IF_ERROR(ctd::ValidateIdentifier(ns, "containerd namespace"));
 
   std::unique_ptr<ContainerdLayer> layer(new ContainerdLayer(options));
@@ -158,7 +162,7 @@ nlohmann::json ContainerdLayer::Context() const {
   }
   nlohmann::json unusable = nlohmann::json::object();
   for (const auto& [arch, why] : unsupported_) unusable[arch] = why;
-  return {{"layer", "containerd"},
+  return {{"layer", options_.name},
           {"api", "gRPC"},
           {"address", options_.address},
           {"version", version_},

@@ -1,7 +1,8 @@
 // The "supervisor" layer: containerd 1.6 driven through its gRPC API (not the ctr CLI), with
 // the runc v2 shim and the overlayfs snapshotter.
 //
-// One run owns one containerd namespace, "polyarch-<run id>", labelled as polyarch's. Create
+// One run owns one containerd namespace per containerd layer, "polyarch-<run id>" (and
+// "polyarch-<run id>-crun" for containerd:crun), labelled as polyarch's. Create
 // brings the run's images in (Content.Write of every blob of the OCI layout, Images.Create of
 // the multi-arch index) and unpacks each arch's single layer into a committed overlayfs
 // snapshot named by its chain id, all under a lease so GC cannot take anything half-done.
@@ -31,6 +32,9 @@
 namespace polyarch {
 
 struct ContainerdLayerOptions {
+  // The layer's name: "containerd" (containerd:runc) has the run's namespace; another,
+  // ENGINE:RUNTIME, a namespace of its own, "polyarch-<run_id>-<runtime>".
+  std::string name = "containerd";
   std::string address;  // containerd's gRPC unix socket (ContainerdDaemon::address(), or an
                         // external daemon's)
   std::string run_id;   // names the namespace "polyarch-<run_id>" and labels what is created
@@ -50,7 +54,7 @@ class ContainerdLayer : public Layer {
   static Result<std::unique_ptr<ContainerdLayer>> Create(const ContainerdLayerOptions& options);
   ~ContainerdLayer() override;  // closes FIFOs; removes nothing from containerd (Cleanup does)
 
-  std::string_view name() const override { return "containerd"; }
+  std::string_view name() const override { return options_.name; }
   Capabilities capabilities() const override;
   nlohmann::json Context() const override;
   Status Supports(const ArchInfo& arch) const override;

@@ -61,8 +61,10 @@ EngineRequest Request(const char* method, std::string path, std::string body,
   return rq;
 }
 
-std::string ListPath(const std::string& run_id) {
-  json filters = {{"label", json::array({std::string(kRunLabel) + "=" + run_id})}};
+std::string ListPath(const DockerLayerOptions& o) {
+  json labels = json::array({std::string(kRunLabel) + "=" + o.run_id});
+  if (o.name != "docker") labels.push_back(std::string(kLayerLabel) + "=" + o.name);
+  json filters = {{"label", labels}};
   return "/containers/json?all=1&filters=" + UrlEncode(filters.dump());
 }
 
@@ -88,6 +90,14 @@ json DockerCreateBody(const ContainerSpec& spec, const std::string& image_refere
   // An empty Cmd would replace the image's; leave it out instead.
   if (!spec.argv.empty()) body["Cmd"] = spec.argv;
   if (spec.settings) ApplyDockerSettings(*spec.settings, &body);
+  return body;
+}
+
+json DockerCreateBody(const ContainerSpec& spec, const std::string& image_reference,
+                      const DockerLayerOptions& layer) {
+  json body = DockerCreateBody(spec, image_reference, layer.run_id);
+  if (layer.name != "docker") body["Labels"][kLayerLabel] = layer.name;
+  if (!layer.runtime.empty()) body["HostConfig"]["Runtime"] = layer.runtime;
   return body;
 }
 
@@ -212,18 +222,18 @@ StepResult DockerDriver::Create(const ContainerSpec& spec) {
     Journal* journal = layer_->options_.journal;
     if (journal != nullptr) {
       // Written down before the engine is asked, so a crash between the two leaves a record.
-      r.status = journal->Add(
-          {kContainerRecord,
-           spec.id,
-           {{"socket", layer_->options_.socket_path}, {"run", layer_->options_.run_id}}});
+      r.status = journal->Add({kContainerRecord,
+                               spec.id,
+                               {{"socket", layer_->options_.socket_path},
+                                {"run", layer_->options_.run_id},
+                                {"layer", layer_->options_.name}}});
       if (!r.status.ok()) return;
     }
     std::string path = "/containers/create?name=" + UrlEncode(spec.id) +
                        "&platform=" + UrlEncode(spec.arch->Platform());
-    auto res =
-        Call(&r, Request("POST", std::move(path),
-                         DockerCreateBody(spec, image->reference, layer_->options_.run_id).dump(),
-                         layer_->options_.step_timeout));
+    auto res = Call(&r, Request("POST", std::move(path),
+                                DockerCreateBody(spec, image->reference, layer_->options_).dump(),
+                                layer_->options_.step_timeout));
     if (res && res->ok()) {
       // Warnings (a platform mismatch, a kernel feature missing) belong in the report.
       json j = ParseObject(res->body);
@@ -416,8 +426,8 @@ StepResult DockerDriver::Delete(const std::string& id, bool force) {
 
 ListResult DockerDriver::List() {
   return TimedStep<ListResult>("GET /containers/json", [&](ListResult& r) {
-    auto res = Call(
-        &r, Request("GET", ListPath(layer_->options_.run_id), "", layer_->options_.step_timeout));
+    auto res =
+        Call(&r, Request("GET", ListPath(layer_->options_), "", layer_->options_.step_timeout));
     if (!res || !res->ok()) return;
     json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
     if (!j.is_array()) {
@@ -429,7 +439,9 @@ ListResult DockerDriver::List() {
       if (!c.is_object()) continue;
       // The filter is the engine's; checking the label again costs nothing.
       if (!c.contains("Labels") || !c["Labels"].is_object() ||
-          StringAt(c["Labels"], kRunLabel) != layer_->options_.run_id) {
+          StringAt(c["Labels"], kRunLabel) != layer_->options_.run_id ||
+          StringAt(c["Labels"], kLayerLabel) !=
+              (layer_->options_.name == "docker" ? "" : layer_->options_.name)) {
         continue;
       }
       if (c.contains("Names") && c["Names"].is_array() && !c["Names"].empty() &&
@@ -462,6 +474,13 @@ Result<std::unique_ptr<DockerLayer>> DockerLayer::Create(const DockerLayerOption
     std::string value = StringAt(j, key);
     if (!value.empty()) layer->engine_info_[key] = value;
   }
+  if (!options.runtime.empty() && !(j.contains("Runtimes") && j["Runtimes"].is_object() &&
+                                    j["Runtimes"].contains(options.runtime))) {
+    return FailedPrecondition(
+        "dockerd at " + options.socket_path + " has no runtime '" + options.runtime +
+        "' (GET /info Runtimes: " + (j.contains("Runtimes") ? j["Runtimes"].dump() : "none") +
+        "): register it (daemon.json \"runtimes\", or --add-runtime)");
+  }
   for (const BuiltImage& image : options.images->images) {
     if (image.arch == nullptr) continue;
     DockerImage loaded = layer->Load(client, image);
@@ -470,13 +489,14 @@ Result<std::unique_ptr<DockerLayer>> DockerLayer::Create(const DockerLayerOption
       return loaded.status.WithContext("load " + loaded.reference);
     }
     if (!loaded.status.ok()) {
-      PA_LOG(kWarning) << "docker layer: " << image.arch->name << ": " << loaded.status.ToString();
+      PA_LOG(kWarning) << options.name << " layer: " << image.arch->name << ": "
+                       << loaded.status.ToString();
     }
     layer->images_[std::string(image.arch->name)] = std::move(loaded);
   }
   size_t usable = std::count_if(layer->images_.begin(), layer->images_.end(),
                                 [](const auto& kv) { return kv.second.status.ok(); });
-  PA_LOG(kInfo) << "docker layer: Docker " << layer->version_.version << " (API "
+  PA_LOG(kInfo) << options.name << " layer: Docker " << layer->version_.version << " (API "
                 << layer->version_.api_version << ", using " << kEngineApiVersion << "), " << usable
                 << " of " << layer->images_.size() << " image(s) loaded";
   return layer;
@@ -570,7 +590,8 @@ nlohmann::json DockerLayer::Context() const {
                     {"id", image.id},
                     {"status", image.status.ok() ? "loaded" : image.status.ToString()}};
   }
-  return {{"layer", "docker"},
+  return {{"layer", options_.name},
+          {"runtime", options_.runtime.empty() ? "default" : options_.runtime},
           {"socket", options_.socket_path},
           {"version", version_.version},
           {"api_version", version_.api_version},
@@ -614,7 +635,8 @@ Status DockerLayer::Cleanup() {
     if (live.ok()) {
       for (const auto& rec : *live) {
         if (rec.data.is_object() && rec.data.value("run", "") == options_.run_id &&
-            rec.data.value("socket", "") == options_.socket_path) {
+            rec.data.value("socket", "") == options_.socket_path &&
+            rec.data.value("layer", "docker") == options_.name) {
           ids.insert(rec.key);
         }
       }

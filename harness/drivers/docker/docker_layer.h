@@ -34,8 +34,15 @@ namespace polyarch {
 
 // The label every container of a run carries; its value is the run id.
 inline constexpr char kRunLabel[] = "io.polyarch.run";
+// The label the containers of a docker layer other than "docker" carry: the layer's name
+// ("docker:crun"), so two layers over one dockerd each list and clean up their own.
+inline constexpr char kLayerLabel[] = "io.polyarch.layer";
 
 struct DockerLayerOptions {
+  std::string name = "docker";  // the layer's name
+  // The runtime its containers name (HostConfig.Runtime), registered with dockerd; "" for
+  // dockerd's default.
+  std::string runtime;
   std::string socket_path;  // dockerd's socket, e.g. DockerdDaemon::address()
   // Identifies the run: the value of the io.polyarch.run label. Container ids given to the
   // drivers start with it (the suites name them).
@@ -68,7 +75,7 @@ class DockerLayer : public Layer {
   DockerLayer(const DockerLayer&) = delete;
   DockerLayer& operator=(const DockerLayer&) = delete;
 
-  std::string_view name() const override { return "docker"; }
+  std::string_view name() const override { return options_.name; }
   Capabilities capabilities() const override;
   nlohmann::json Context() const override;
   Status Supports(const ArchInfo& arch) const override;
@@ -103,7 +110,7 @@ class DockerDriver : public Driver {
  public:
   explicit DockerDriver(DockerLayer* layer);
 
-  std::string_view layer_name() const override { return "docker"; }
+  std::string_view layer_name() const override { return layer_->name(); }
   Capabilities capabilities() const override;
 
   // POST /containers/create?name=<id>&platform=<os/arch[/variant]> (see DockerCreateBody).
@@ -149,6 +156,9 @@ uint32_t DockerSpecSettings();
 
 nlohmann::json DockerCreateBody(const ContainerSpec& spec, const std::string& image_reference,
                                 const std::string& run_id);
+// The same for a layer's own runtime and name (DockerLayerOptions::runtime and name).
+nlohmann::json DockerCreateBody(const ContainerSpec& spec, const std::string& image_reference,
+                                const DockerLayerOptions& layer);
 
 // State.Status of GET /containers/{id}/json as a ContainerState: created, running, paused,
 // restarting (the engine is starting the process again: kCreating), removing, exited and

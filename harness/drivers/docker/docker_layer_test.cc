@@ -90,6 +90,25 @@ class DockerLayerTest : public ::testing::Test {
   FakeEngine engine_;
 };
 
+TEST(DockerCreateBodyTest, ALayersRuntimeAndNameGoOnTheContainer) {
+  ContainerSpec s;
+  s.id = "pa-run-1";
+  s.argv = {"/probe"};
+  DockerLayerOptions o;
+  o.run_id = "pa-run";
+  o.name = "docker:crun";
+  o.runtime = "crun";
+  json b = DockerCreateBody(s, "polyarch.local/test:amd64", o);
+  EXPECT_EQ(b["HostConfig"]["Runtime"], "crun");
+  EXPECT_EQ(b["Labels"],
+            json({{"io.polyarch.run", "pa-run"}, {"io.polyarch.layer", "docker:crun"}}));
+  o.name = "docker";
+  o.runtime = "";
+  b = DockerCreateBody(s, "polyarch.local/test:amd64", o);
+  EXPECT_FALSE(b["HostConfig"].contains("Runtime")) << "dockerd's default runtime";
+  EXPECT_EQ(b["Labels"], json({{"io.polyarch.run", "pa-run"}}));
+}
+
 TEST_F(DockerLayerTest, CreateLoadsEveryArchiveAndChecksItsPlatform) {
   auto layer = NewLayer();
   ASSERT_NE(layer, nullptr);
