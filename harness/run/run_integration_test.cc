@@ -130,6 +130,32 @@ TEST_F(RunIntegrationTest, ABrokenLayerFailsTheRightCases) {
   EXPECT_NE(r.out.Text().find("create_reports_created"), std::string::npos);
 }
 
+// An engine over a runtime that cannot run a container here (crun 1.8 on a hybrid cgroup
+// layout before `doctor --fix`; here a binary that always fails) is not a wall of failures:
+// the layer is unavailable and its cases are skipped, saying which runtime and why, as the
+// runtime's own layer would be.
+TEST_F(RunIntegrationTest, AnEngineOverARuntimeThatCannotRunIsSkippedSayingWhy) {
+  const std::string reports = dir_->path() + "/reports";
+  auto r = RunPolyarch(
+      {"run", "--layer", "containerd:crun,docker:crun", "--arch", "amd64", "--suite", "lifecycle",
+       "--filter", "exit_code_*", "--runtime-binary", "containerd:crun=/bin/false",
+       "--runtime-binary", "docker:crun=/bin/false", "--report-dir", reports, "--no-color"},
+      std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+  json report = ReadJson(reports + "/report.json");
+  ASSERT_TRUE(report.is_object());
+  ASSERT_FALSE(report["cases"].empty());
+  std::set<std::string> layers;
+  for (const auto& c : report["cases"]) {
+    layers.insert(c["layer"].get<std::string>());
+    EXPECT_EQ(c["status"], "skip") << c["id"];
+    EXPECT_NE(c["reason"].get<std::string>().find("crun could not run a test container"),
+              std::string::npos)
+        << c["reason"];
+  }
+  EXPECT_EQ(layers, (std::set<std::string>{"containerd:crun", "docker:crun"}));
+}
+
 // Known deviations end to end. The broken layer's failure, listed in an expectations file, is
 // xfail in every report and the run exits 0, --strict or not; an entry that matches nothing is
 // a warning.

@@ -1,6 +1,7 @@
 #include "harness/run/run_stack.h"
 
 #include <algorithm>
+#include <map>
 
 #include "harness/core/log.h"
 #include "harness/core/reaper.h"
@@ -8,6 +9,7 @@
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "harness/drivers/docker/docker_layer.h"
 #include "harness/drivers/oci_runtime.h"
+#include "harness/host/runtime_probe.h"
 
 namespace polyarch {
 
@@ -21,12 +23,30 @@ void RunStack::Start(const StackOptions& options) {
   };
   // The binary a layer runs its containers with: the plan's, else its runtime's, found in PATH
   // (a daemon resolves names in its own environment: it is given a path).
-  auto runtime_binary = [&](const std::string& layer) {
+  auto runtime_binary = [&](const std::string& layer) -> Result<std::string> {
     auto it = plan_.runtime_binaries.find(layer);
     if (it != plan_.runtime_binaries.end()) return it->second;
-    auto found = FindProgram(LayerRuntime(layer));
-    return found.ok() ? *found : LayerRuntime(layer);
+    const std::string runtime = LayerRuntime(layer);
+    auto found = FindProgram(runtime);
+    if (!found.ok()) {
+      return FailedPrecondition(runtime + " is not installed (" + found.status().message() +
+                                "): apt-get install " + runtime);
+    }
+    return *found;
   };
+  // An engine over a runtime other than its own runc: that runtime must accept this host, as
+  // the runtime's own layer checks (crun 1.8 refuses a hybrid cgroup layout until `polyarch
+  // doctor --fix`); if not, the layer's cases are skipped with the reason. "" when it does.
+  std::map<std::string, std::string> refused;
+  for (const auto& l : plan_.layers) {
+    if (LayerEngine(l).empty() || l == "containerd" || l == "docker") continue;
+    // Another dockerd runs its own runtimes: nothing here to check.
+    if (LayerEngine(l) == "docker" && !plan_.docker_host.empty()) continue;
+    auto bin = runtime_binary(l);
+    auto ran = bin.ok() ? ProbeOciRuntime(LayerRuntime(l), *bin, options.run_dir)
+                        : Result<int64_t>(bin.status());
+    if (!ran.ok()) refused[l] = ran.status().message();  // it names the runtime
+  }
   json daemons = json::object();
   // The daemons fork shims that daemonize. Whether an orphan goes to a subreaper is fixed when
   // its ancestors are forked, so polyarch becomes one before any daemon starts: what they
@@ -79,6 +99,8 @@ void RunStack::Start(const StackOptions& options) {
       o.step_timeout = plan_.step_timeout;
       o.journal = options.journal;
       take(OciRuntimeLayer::Create(o));
+    } else if (refused.count(name)) {
+      slot->unavailable = refused[name];
     } else if (LayerEngine(name) == "containerd") {
       if (containerd_address_.empty()) {
         slot->unavailable = "containerd did not start: " + containerd_unavailable_;
@@ -93,7 +115,7 @@ void RunStack::Start(const StackOptions& options) {
         o.journal = options.journal;
         // containerd:runc keeps the shim's own runc unless the plan names a binary.
         if (name != "containerd" || plan_.runtime_binaries.count(name)) {
-          o.runtime_binary = runtime_binary(name);
+          o.runtime_binary = *runtime_binary(name);  // found: not refused
         }
         take(ContainerdLayer::Create(o));
       }
@@ -113,10 +135,10 @@ void RunStack::Start(const StackOptions& options) {
           o.journal = options.journal;
           // Containers' cgroups under the run's name, which the run's cleanup also looks for.
           o.cgroup_parent = "polyarch-" + options.run_id + "-docker";
-          if (plan_.runtime_binaries.count("docker")) o.runtime_binary = runtime_binary("docker");
+          if (plan_.runtime_binaries.count("docker")) o.runtime_binary = *runtime_binary("docker");
           for (const auto& l : plan_.layers) {
-            if (LayerEngine(l) == "docker" && l != "docker") {
-              o.runtimes[LayerRuntime(l)] = runtime_binary(l);
+            if (LayerEngine(l) == "docker" && l != "docker" && !refused.count(l)) {
+              o.runtimes[LayerRuntime(l)] = *runtime_binary(l);
             }
           }
           auto d = DockerdDaemon::Start(o, containerd_->address());
