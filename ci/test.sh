@@ -57,9 +57,12 @@ digest() {
     /^[0-9]+\/[0-9]+ Test: / { name = $0; sub(/^[0-9]+\/[0-9]+ Test: /, "", name); n = 0; out = 0; next }
     /^Output:$/ { out = 1; follow = 0; next }
     /^<end of output>$/ { out = 0; next }
+    # polyarch progress lines of cases that passed or were expected to fail (whose reasons may
+    # well say "error") are no reason; they must not crowd out the ones that are.
+    out && /^ *\[ *[0-9]+\/[0-9]+\] +(pass|xfail|skip) / { next }
     out && /: Failure$/ { follow = 4 }
     out && /^not passing \(/ { follow = 9 }
-    out && (follow-- > 0 || /FAILED|[Ee]rror|Sanitizer|SKIPPED|[Tt]imeout/) {
+    out && (follow-- > 0 || /FAILED|[Ee]rror|Sanitizer|SKIPPED|[Tt]imeout|^exit code /) {
       if (n < 16) why[n++] = substr($0, 1, 200)
       next
     }
