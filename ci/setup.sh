@@ -35,7 +35,7 @@ PACKAGES=(
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
   # the stack under test
-  qemu-user-static runc crun containerd docker.io busybox-static
+  qemu-user-static runc crun containerd docker.io podman busybox-static
   # report validation in tests
   python3 python3-jsonschema python3-lxml
   # cross compilers for the probe

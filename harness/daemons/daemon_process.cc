@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -103,13 +106,74 @@ bool WaitGone(pid_t pid, milliseconds timeout) {
   return true;
 }
 
+std::map<pid_t, pid_t> ParentMap() {
+  std::map<pid_t, pid_t> parents;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return parents;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    ProcStat st;
+    if (ReadProcStat(static_cast<pid_t>(std::atoi(e->d_name)), &st)) parents[st.pid] = st.ppid;
+  }
+  ::closedir(d);
+  return parents;
+}
+
+std::set<pid_t> Descendants(const std::map<pid_t, pid_t>& parents, const std::set<pid_t>& roots) {
+  std::set<pid_t> under(roots);
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [pid, ppid] : parents) {
+      if (under.count(ppid) > 0 && under.insert(pid).second) grew = true;
+    }
+  }
+  for (pid_t r : roots) under.erase(r);
+  return under;
+}
+
+Status KillProcessesNaming(const std::string& dir, pid_t except) {
+  const std::map<pid_t, pid_t> parents = ParentMap();
+  const std::string prefix = dir + "/";
+  std::set<pid_t> naming;
+  for (const auto& [pid, ppid] : parents) {
+    if (pid == except || pid == ::getpid()) continue;
+    for (const auto& arg : ProcessArgv(std::to_string(pid))) {
+      if (arg.find(prefix) != std::string::npos) {
+        naming.insert(pid);
+        break;
+      }
+    }
+  }
+  if (naming.empty()) return Status::Ok();
+  // Never polyarch itself or what runs it.
+  for (pid_t p = ::getpid(); p > 1;) {
+    naming.erase(p);
+    auto it = parents.find(p);
+    p = it == parents.end() ? 0 : it->second;
+  }
+  for (pid_t p : Descendants(parents, naming)) ::kill(p, SIGKILL);
+  for (pid_t p : naming) ::kill(p, SIGTERM);
+  Status first;
+  for (pid_t p : naming) {
+    if (WaitGone(p, milliseconds(2000))) continue;
+    ::kill(p, SIGKILL);
+    if (!WaitGone(p, milliseconds(5000)) && first.ok()) {
+      first = Internal("process " + std::to_string(p) + " of " + dir + " survived SIGKILL");
+    }
+  }
+  if (first.ok()) PA_LOG(kInfo) << "ended " << naming.size() << " process(es) left by " << dir;
+  return first;
+}
+
 std::vector<std::string> DaemonEnvironment() {
   std::vector<std::string> env;
   std::string path;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
     if (kv.starts_with("NOTIFY_SOCKET=") || kv.starts_with("LISTEN_") ||
-        kv.starts_with("DOCKER_") || kv.starts_with("CONTAINERD_")) {
+        kv.starts_with("DOCKER_") || kv.starts_with("CONTAINERD_") ||
+        kv.starts_with("CONTAINERS_") || kv.starts_with("CONTAINER_HOST=") ||
+        kv.starts_with("CONTAINER_CONNECTION=")) {
       continue;
     }
     if (kv.starts_with("PATH=")) {
@@ -128,6 +192,21 @@ std::vector<std::string> DaemonEnvironment() {
   }
   env.push_back("PATH=" + path);
   return env;
+}
+
+std::string ShortSnippet(std::string_view s) {
+  std::string out(s.substr(0, 120));
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
+bool IsPrivateDaemonDir(std::string_view path) {
+  if (!path.starts_with(kPrivateDaemonDirPrefix)) return false;
+  std::string_view name = path.substr(std::string_view(kPrivateDaemonDirPrefix).size());
+  return !name.empty() && name.find('/') == std::string_view::npos &&
+         name.find("..") == std::string_view::npos;
 }
 
 Status MakePrivateDir(const std::string& dir) {
@@ -174,7 +253,8 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
                            {"log", s.log_path},
                            {"argv", s.argv},
                            {"created_host_dirs", s.created_host_dirs},
-                           {"cgroup_parents", s.cgroup_parents}};
+                           {"cgroup_parents", s.cgroup_parents},
+                           {"private_dirs", s.private_dirs}};
   if (s.journal != nullptr) {
     PA_RETURN_IF_ERROR(s.journal->Add({"daemon", s.dir, record}));
   }
@@ -184,7 +264,9 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
   if (log_fd < 0) return ErrnoStatus(errno, "open " + s.log_path);
   SpawnOptions o;
   o.argv = s.argv;
-  o.env = DaemonEnvironment();
+  std::vector<std::string> env = DaemonEnvironment();
+  env.insert(env.end(), s.env.begin(), s.env.end());
+  o.env = std::move(env);
   o.cwd = s.dir;
   o.stdout_mode = OutputMode::kFd;
   o.stderr_mode = OutputMode::kFd;
@@ -301,6 +383,12 @@ Status DaemonProcess::Cleanup() {
   for (const auto& tree : spec_.socket_trees) keep(RemoveSockets(tree, 16));
   for (const auto& f : spec_.pid_files) {
     if (::unlink(f.c_str()) != 0 && errno != ENOENT) keep(ErrnoStatus(errno, "unlink " + f));
+  }
+  for (const auto& d : spec_.private_dirs) {
+    if (!IsPrivateDaemonDir(d)) continue;
+    Status u = UnmountAllUnder(d);
+    keep(u);
+    if (u.ok()) keep(RemoveTree(d));
   }
   for (const auto& left : RemoveCgroups(spec_.cgroup_parents)) {
     keep(FailedPrecondition("cgroup " + left + " could not be removed"));

@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +60,12 @@ class DaemonProcess {
     // removed once the daemon stopped, and by RecoverDaemon.
     std::vector<std::string> cgroup_parents;
     Journal* journal = nullptr;  // optional; records the daemon before it starts
+    // NAME=VALUE entries added to DaemonEnvironment() (a daemon's private configuration files).
+    std::vector<std::string> env;
+    // Directories outside `dir` that belong to this daemon alone (a path podman needs short):
+    // after it stopped, everything mounted under them is unmounted and they are removed.
+    // Only names IsPrivateDaemonDir accepts.
+    std::vector<std::string> private_dirs;
   };
 
   // Spawns the daemon (stdin /dev/null, stdout and stderr appended to a fresh log file).
@@ -99,8 +107,17 @@ class DaemonProcess {
 };
 
 // The environment for a daemon: polyarch's own minus what would make it talk to systemd or
-// to another daemon (NOTIFY_SOCKET, LISTEN_*, DOCKER_*, CONTAINERD_*), with a PATH.
+// to another daemon, or read another's configuration (NOTIFY_SOCKET, LISTEN_*, DOCKER_*,
+// CONTAINERD_*, CONTAINERS_*, CONTAINER_HOST, CONTAINER_CONNECTION), with a PATH.
 std::vector<std::string> DaemonEnvironment();
+
+// Where a daemon's private directory outside its run directory may be: /run/polyarch-<name>,
+// one component. Recovery removes only such paths, whatever a journal says.
+inline constexpr char kPrivateDaemonDirPrefix[] = "/run/polyarch-";
+bool IsPrivateDaemonDir(std::string_view path);
+
+// The first 120 bytes of a daemon's answer on one line, for an error message.
+std::string ShortSnippet(std::string_view s);
 
 // Creates `dir` (and parents) and makes it 0700 even if it existed with a wider mode.
 Status MakePrivateDir(const std::string& dir);
@@ -123,6 +140,17 @@ void RemoveEmptyDirs(const std::string& dir);
 
 // Waits until `pid` no longer runs (ProcessGone), for at most `timeout`.
 bool WaitGone(pid_t pid, std::chrono::milliseconds timeout);
+
+// Ends what a daemon in `dir` left running after it exited: every process (but `except`)
+// whose command line names a path under `dir` (podman's conmon, one per container and exec
+// session) and everything under those. The processes under them get SIGKILL first, then they
+// get SIGTERM and, after a grace, SIGKILL. Ok when none is left.
+Status KillProcessesNaming(const std::string& dir, pid_t except = -1);
+
+// pid → parent pid of every process on the host; and every process under `roots` (not the
+// roots themselves).
+std::map<pid_t, pid_t> ParentMap();
+std::set<pid_t> Descendants(const std::map<pid_t, pid_t>& parents, const std::set<pid_t>& roots);
 
 }  // namespace daemons_internal
 }  // namespace polyarch

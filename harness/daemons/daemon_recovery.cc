@@ -18,6 +18,7 @@
 #include "harness/daemons/daemon_process.h"
 #include "harness/daemons/dockerd_daemon.h"
 #include "harness/daemons/http_client.h"
+#include "harness/daemons/podman_service.h"
 #include "images/digest.h"
 
 namespace polyarch {
@@ -25,20 +26,6 @@ namespace {
 
 using namespace daemons_internal;
 using std::chrono::milliseconds;
-
-// pid → parent pid of every process on the host.
-std::map<pid_t, pid_t> ParentMap() {
-  std::map<pid_t, pid_t> parents;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return parents;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    ProcStat st;
-    if (ReadProcStat(static_cast<pid_t>(std::atoi(e->d_name)), &st)) parents[st.pid] = st.ppid;
-  }
-  ::closedir(d);
-  return parents;
-}
 
 struct OrphanShim {
   pid_t pid = -1;
@@ -200,17 +187,9 @@ Status KillOrphanShims(const std::string& address) {
     }
   }
   // Whatever still runs under a shim (runc failed, or a process escaped the container).
-  std::map<pid_t, pid_t> parents = ParentMap();
-  std::set<pid_t> under;
-  for (const OrphanShim& shim : shims) under.insert(shim.pid);
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (const auto& [pid, ppid] : parents) {
-      if (under.count(ppid) > 0 && under.insert(pid).second) grew = true;
-    }
-  }
-  for (const OrphanShim& shim : shims) under.erase(shim.pid);
-  for (pid_t p : under) ::kill(p, SIGKILL);
+  std::set<pid_t> roots;
+  for (const OrphanShim& shim : shims) roots.insert(shim.pid);
+  for (pid_t p : Descendants(ParentMap(), roots)) ::kill(p, SIGKILL);
 
   Status first;
   for (const OrphanShim& shim : shims) {
@@ -262,8 +241,18 @@ Status RecoverDaemon(const nlohmann::json& record) {
     keep(KillOrphanShims(dir + "/containerd.sock"));
     keep(RemoveStaleShimSockets(dir));
   }
+  // podman's conmons (and their containers) outlive the service.
+  if (record.value("daemon", "") == "podman") keep(KillProcessesNaming(dir));
   keep(UnmountAllUnder(dir));
   keep(RemoveSockets(dir, 16));
+  if (record.contains("private_dirs") && record["private_dirs"].is_array()) {
+    for (const auto& d : record["private_dirs"]) {
+      if (!d.is_string() || !IsPrivateDaemonDir(d.get<std::string>())) continue;
+      Status u = UnmountAllUnder(d.get<std::string>());
+      keep(u);
+      if (u.ok()) keep(RemoveTree(d.get<std::string>()));
+    }
+  }
   // The fixed directories the daemon's start created, when nothing is left in them. Only these
   // paths, whatever the record says: a journal is a file on disk.
   if (record.contains("created_host_dirs") && record["created_host_dirs"].is_array()) {
@@ -272,6 +261,8 @@ Status RecoverDaemon(const nlohmann::json& record) {
       const std::string path = d.get<std::string>();
       if (path == kRunContainerd || path == "/run/docker/plugins" || path == "/run/docker") {
         RemoveEmptyDirs(path);
+      } else if (path == kVarLibContainers) {
+        RemovePodmanHostCache();
       }
     }
   }

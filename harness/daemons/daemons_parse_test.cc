@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/daemons/containerd_daemon.h"
+#include "harness/daemons/daemon_process.h"
 #include "harness/daemons/dockerd_daemon.h"
+#include "harness/daemons/podman_service.h"
 
 namespace polyarch {
 namespace {
@@ -104,6 +106,83 @@ TEST(DaemonsParseTest, DockerdArgsMakeAGivenRuntimeBinaryTheDefault) {
   ASSERT_NE(def, a.end());
   ASSERT_NE(def + 1, a.end());
   EXPECT_EQ(*(def + 1), registered.substr(0, registered.find('=')));
+}
+
+// Every path podman may write goes under the service's directory, but the run root, which
+// must be short; the runtime is the wrapper, and `system service` comes last.
+TEST(DaemonsParseTest, PodmanServiceIsPrivateToItsDirectory) {
+  PodmanServiceOptions o;
+  o.runtime_binary = "/usr/bin/crun";
+  o.extra_args = {"--log-level", "debug"};
+  const std::string dir = "/var/lib/polyarch/runs/20261203T000000-abcd/daemons/podman-crun";
+  std::vector<std::string> a = PodmanServiceArgs("/usr/bin/podman", dir, o);
+  auto value = [&a](const std::string& flag) {
+    auto it = std::find(a.begin(), a.end(), flag);
+    return it == a.end() || it + 1 == a.end() ? std::string("(missing)") : *(it + 1);
+  };
+  EXPECT_EQ(a.front(), "/usr/bin/podman");
+  EXPECT_EQ(value("--root"), dir + "/root");
+  EXPECT_EQ(value("--tmpdir"), dir + "/tmp");
+  EXPECT_EQ(value("--network-config-dir"), dir + "/cni");
+  EXPECT_EQ(value("--hooks-dir"), dir + "/hooks");
+  EXPECT_EQ(value("--runtime"), dir + "/runtime");
+  EXPECT_EQ(value("--cgroup-manager"), "cgroupfs");
+  EXPECT_EQ(value("--events-backend"), "file");
+  const std::string run_root = value("--runroot");
+  EXPECT_EQ(run_root, PodmanRunRoot(dir));
+  EXPECT_LE(run_root.size(), 50u) << "podman 4.3 refuses a longer run root";
+  EXPECT_TRUE(daemons_internal::IsPrivateDaemonDir(run_root)) << run_root;
+  EXPECT_NE(PodmanRunRoot(dir), PodmanRunRoot(dir + "x")) << "one run root per service";
+  const std::vector<std::string> tail(a.end() - 5, a.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"system", "service", "--time", "0",
+                                            "unix://" + dir + "/podman.sock"}));
+  EXPECT_NE(std::find(a.begin(), a.end(), "debug"), a.end());
+
+  const std::string conf = PodmanContainersConf(dir);
+  for (const char* want : {"netns = \"none\"", "cgroup_manager = \"cgroupfs\"",
+                           "lock_type = \"file\"", "events_logger = \"file\""}) {
+    EXPECT_NE(conf.find(want), std::string::npos) << want;
+  }
+  EXPECT_NE(conf.find("tmp_dir = \"" + dir + "/tmp\""), std::string::npos) << conf;
+  EXPECT_EQ(conf.find("/var/lib/containers"), std::string::npos) << conf;
+}
+
+TEST(DaemonsParseTest, PodmanRuntimeWrapperQuotesForTheShell) {
+  EXPECT_EQ(PodmanRuntimeWrapper("/usr/bin/crun", "/r/oci"),
+            "#!/bin/sh\n# polyarch: the layer's OCI runtime, its state in the service's "
+            "directory\nexec '/usr/bin/crun' --root '/r/oci' \"$@\"\n");
+  const std::string w = PodmanRuntimeWrapper("/opt/it's/runc", "/r/o i");
+  EXPECT_NE(w.find("exec '/opt/it'\\''s/runc' --root '/r/o i' \"$@\""), std::string::npos) << w;
+}
+
+TEST(DaemonsParseTest, PodmanContainerLimitsAreTheServicesHardLimitsAtMostPodmansDefault) {
+  const std::string limits =
+      "Limit                     Soft Limit           Hard Limit           Units     \n"
+      "Max cpu time              unlimited            unlimited            seconds   \n"
+      "Max processes             32768                32768                processes \n"
+      "Max open files            1024                 20000                files     \n";
+  auto l = PodmanContainerLimits(limits);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(*l, (std::map<std::string, int64_t>{{"nofile", 20000}, {"nproc", 32768}}));
+  auto high = PodmanContainerLimits(
+      "Max processes             unlimited            unlimited            processes \n"
+      "Max open files            1048576              4194304              files     \n");
+  ASSERT_TRUE(high.ok());
+  EXPECT_EQ(*high, (std::map<std::string, int64_t>{{"nofile", 1048576}, {"nproc", 1048576}}));
+  for (const char* bad :
+       {"", "Max processes 1 2\n", "Max processes 1 x\nMax open files 1 2\n",
+        "Max processes 1 -5\nMax open files 1 2\n"}) {
+    EXPECT_EQ(PodmanContainerLimits(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(DaemonsParseTest, OnlyRunPolyarchDirectoriesArePrivateDaemonDirectories) {
+  using daemons_internal::IsPrivateDaemonDir;
+  EXPECT_TRUE(IsPrivateDaemonDir("/run/polyarch-podman-0123456789ab"));
+  for (const char* no : {"/run/polyarch-", "/run/polyarch-a/b", "/run/polyarch-..", "/run/podman",
+                         "/var/run/polyarch-x", "/run/polyarch"}) {
+    EXPECT_FALSE(IsPrivateDaemonDir(no)) << no;
+  }
 }
 
 }  // namespace

@@ -28,14 +28,6 @@ constexpr char kPluginExecRoot[] = "/run/docker/plugins";
 // The name under which DockerdOptions::runtime_binary is registered.
 constexpr char kDockerdRuntimeName[] = "polyarch-runtime";
 
-std::string Snippet(std::string_view s) {
-  std::string out(s.substr(0, 120));
-  for (char& c : out) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return out;
-}
-
 std::string StringField(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -102,14 +94,14 @@ std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::stri
 Result<DockerVersion> ParseDockerVersion(std::string_view json) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return InvalidArgument("GET /version did not return a JSON object: '" + Snippet(json) + "'");
+    return InvalidArgument("GET /version did not return a JSON object: '" + daemons_internal::ShortSnippet(json) + "'");
   }
   DockerVersion v;
   v.version = StringField(j, "Version");
   v.api_version = StringField(j, "ApiVersion");
   v.min_api_version = StringField(j, "MinAPIVersion");
   if (v.version.empty() || v.api_version.empty()) {
-    return InvalidArgument("GET /version lacks Version or ApiVersion: '" + Snippet(json) + "'");
+    return InvalidArgument("GET /version lacks Version or ApiVersion: '" + daemons_internal::ShortSnippet(json) + "'");
   }
   return v;
 }
@@ -129,6 +121,24 @@ bool ApiVersionAtLeast(std::string_view version, std::string_view minimum) {
     if (a != b) return a > b;
   }
   return true;
+}
+
+Result<DockerVersion> ProbeEngineApi(const std::string& socket, Clock::time_point deadline) {
+  PA_ASSIGN_OR_RETURN(HttpResponse ping,
+                      UnixHttpRequest(socket, "GET", "/_ping", "",
+                                      Remaining(deadline, milliseconds(100), milliseconds(2000))));
+  if (ping.status != 200 || ping.body != "OK") {
+    return Unavailable("GET /_ping answered " + std::to_string(ping.status) + " '" +
+                       daemons_internal::ShortSnippet(ping.body) + "'");
+  }
+  PA_ASSIGN_OR_RETURN(HttpResponse version,
+                      UnixHttpRequest(socket, "GET", "/version", "",
+                                      Remaining(deadline, milliseconds(100), milliseconds(5000))));
+  if (version.status != 200) {
+    return Unavailable("GET /version answered " + std::to_string(version.status) + " '" +
+                       daemons_internal::ShortSnippet(version.body) + "'");
+  }
+  return ParseDockerVersion(version.body);
 }
 
 Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions& options,
@@ -195,21 +205,7 @@ Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions
   DockerdDaemon* self = d.get();
   auto probe = [self](Clock::time_point deadline) -> Status {
     if (!PathExists(self->address_)) return Unavailable("no socket " + self->address_ + " yet");
-    PA_ASSIGN_OR_RETURN(HttpResponse ping, UnixHttpRequest(self->address_, "GET", "/_ping", "",
-                                                           Remaining(deadline, milliseconds(100),
-                                                                     milliseconds(2000))));
-    if (ping.status != 200 || ping.body != "OK") {
-      return Unavailable("GET /_ping answered " + std::to_string(ping.status) + " '" +
-                         Snippet(ping.body) + "'");
-    }
-    PA_ASSIGN_OR_RETURN(HttpResponse version, UnixHttpRequest(self->address_, "GET", "/version", "",
-                                                              Remaining(deadline, milliseconds(100),
-                                                                        milliseconds(5000))));
-    if (version.status != 200) {
-      return Unavailable("GET /version answered " + std::to_string(version.status) + " '" +
-                         Snippet(version.body) + "'");
-    }
-    PA_ASSIGN_OR_RETURN(self->version_, ParseDockerVersion(version.body));
+    PA_ASSIGN_OR_RETURN(self->version_, ProbeEngineApi(self->address_, deadline));
     return Status::Ok();
   };
   Status ready = d->process_->WaitReady(options.start_timeout, probe);

@@ -120,6 +120,11 @@ std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::stri
 // ApiVersion. Never throws.
 Result<DockerVersion> ParseDockerVersion(std::string_view json);
 
+// Whether an Engine API answers on `socket` by `deadline`: GET /_ping is 200 "OK" and GET
+// /version parses (dockerd's, or podman's compatible one). Unavailable while it does not.
+Result<DockerVersion> ProbeEngineApi(const std::string& socket,
+                                     std::chrono::steady_clock::time_point deadline);
+
 // "1.41" >= "1.40": compares dotted API versions numerically.
 bool ApiVersionAtLeast(std::string_view version, std::string_view minimum);
 
