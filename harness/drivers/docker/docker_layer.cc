@@ -98,6 +98,15 @@ json DockerCreateBody(const ContainerSpec& spec, const std::string& image_refere
   json body = DockerCreateBody(spec, image_reference, layer.run_id);
   if (layer.name != "docker") body["Labels"][kLayerLabel] = layer.name;
   if (!layer.runtime.empty()) body["HostConfig"]["Runtime"] = layer.runtime;
+  if (!layer.cgroup_parent.empty()) body["HostConfig"]["CgroupParent"] = "/" + layer.cgroup_parent;
+  for (const auto& [name, value] : layer.default_ulimits) {
+    json& ulimits = body["HostConfig"]["Ulimits"];
+    bool named = false;
+    if (ulimits.is_array()) {
+      for (const auto& u : ulimits) named = named || (u.is_object() && u.value("Name", "") == name);
+    }
+    if (!named) ulimits.push_back({{"Name", name}, {"Soft", value}, {"Hard", value}});
+  }
   return body;
 }
 
@@ -334,7 +343,8 @@ ExecResult DockerDriver::Exec(const std::string& id, const std::vector<std::stri
         }
         if (demux.system_error().total_bytes > 0) {
           r.status =
-              Internal("POST /exec/{id}/start: dockerd reported: " + demux.system_error().Text());
+              Internal("POST /exec/{id}/start: " + layer_->options_.engine +
+                       " reported: " + demux.system_error().Text());
           return;
         }
 
@@ -477,7 +487,7 @@ Result<std::unique_ptr<DockerLayer>> DockerLayer::Create(const DockerLayerOption
   if (!options.runtime.empty() && !(j.contains("Runtimes") && j["Runtimes"].is_object() &&
                                     j["Runtimes"].contains(options.runtime))) {
     return FailedPrecondition(
-        "dockerd at " + options.socket_path + " has no runtime '" + options.runtime +
+        options.engine + " at " + options.socket_path + " has no runtime '" + options.runtime +
         "' (GET /info Runtimes: " + (j.contains("Runtimes") ? j["Runtimes"].dump() : "none") +
         "): register it (daemon.json \"runtimes\", or --add-runtime)");
   }
@@ -553,13 +563,16 @@ DockerImage DockerLayer::Load(EngineClient& client, const BuiltImage& image) {
   std::string got_arch = StringAt(j, "Architecture");
   std::string got_variant = StringAt(j, "Variant");
   std::string got_os = StringAt(j, "Os");
+  // podman 4.3's compatible API leaves Variant out of an image it loaded with one (arm/v7,
+  // arm64/v8): from podman, only a variant it reports is compared.
+  const bool variant_unreported = options_.engine == "podman" && got_variant.empty();
   if (got_arch != arch.oci_arch || got_os != "linux" ||
-      (!arch.oci_variant.empty() && got_variant != arch.oci_variant)) {
+      (!arch.oci_variant.empty() && got_variant != arch.oci_variant && !variant_unreported)) {
     d.status =
-        Internal("dockerd filed " + image.reference + " as " + got_os + "/" + got_arch +
+        Internal(options_.engine + " filed " + image.reference + " as " + got_os + "/" + got_arch +
                  (got_variant.empty() ? "" : "/" + got_variant) + ", not " + arch.Platform());
   } else if (!image.config.digest.empty() && d.id != image.config.digest) {
-    d.status = Internal("dockerd gave " + image.reference + " the ID " + d.id +
+    d.status = Internal(options_.engine + " gave " + image.reference + " the ID " + d.id +
                         ", not its config digest " + image.config.digest);
   }
   return d;
@@ -591,7 +604,9 @@ nlohmann::json DockerLayer::Context() const {
                     {"status", image.status.ok() ? "loaded" : image.status.ToString()}};
   }
   return {{"layer", options_.name},
+          {"engine_name", options_.engine},
           {"runtime", options_.runtime.empty() ? "default" : options_.runtime},
+          {"runtime_binary", options_.runtime_binary},
           {"socket", options_.socket_path},
           {"version", version_.version},
           {"api_version", version_.api_version},
@@ -610,7 +625,7 @@ Status DockerLayer::Supports(const ArchInfo& arch) const {
   }
   if (!image->status.ok()) {
     return FailedPrecondition("the " + std::string(arch.name) +
-                              " image is not usable in dockerd: " + image->status.message());
+                              " image is not usable in " + options_.engine + ": " + image->status.message());
   }
   return Status::Ok();
 }
@@ -668,14 +683,15 @@ Status DockerLayer::Cleanup() {
   ListResult after = driver.List();
   note(after.status);
   if (after.ok() && !after.ids.empty()) {
-    note(Internal("dockerd still lists " + std::to_string(after.ids.size()) +
+    note(Internal(options_.engine + " still lists " + std::to_string(after.ids.size()) +
                   " container(s) of run " + options_.run_id +
                   " after cleanup (first: " + after.ids[0] + ")"));
   }
   for (const auto& [name, image] : images_) {
     auto res = client.Get("/images/" + image.reference + "/json");
     if (res.ok() && res->status != 404) {
-      note(Internal("image " + image.reference + " is still in dockerd after cleanup"));
+      note(Internal("image " + image.reference + " is still in " + options_.engine +
+                    " after cleanup"));
     }
   }
   return first;

@@ -43,7 +43,19 @@ struct DockerLayerOptions {
   // The runtime its containers name (HostConfig.Runtime), registered with dockerd; "" for
   // dockerd's default.
   std::string runtime;
-  std::string socket_path;  // dockerd's socket, e.g. DockerdDaemon::address()
+  std::string socket_path;  // the engine's socket, e.g. DockerdDaemon::address()
+  // The engine behind the socket, as messages name it: "dockerd", or "podman" (its
+  // Docker-compatible API, PodmanService).
+  std::string engine = "dockerd";
+  // The cgroup every container goes under (HostConfig.CgroupParent, "/" + this); "" for the
+  // engine's own setting (polyarch's dockerd has one on its command line).
+  std::string cgroup_parent;
+  // What the engine runs its containers with when `runtime` is "" and it knows (a podman
+  // service's runtime): for the report only.
+  std::string runtime_binary;
+  // Limits every container is given unless its settings name them: name ("nofile") -> soft =
+  // hard value (HostConfig.Ulimits). A podman service's container_limits().
+  std::map<std::string, int64_t> default_ulimits;
   // Identifies the run: the value of the io.polyarch.run label. Container ids given to the
   // drivers start with it (the suites name them).
   std::string run_id;

@@ -109,6 +109,32 @@ TEST(DockerCreateBodyTest, ALayersRuntimeAndNameGoOnTheContainer) {
   EXPECT_EQ(b["Labels"], json({{"io.polyarch.run", "pa-run"}}));
 }
 
+// A podman layer's containers name the service's cgroup parent and get its limits, unless
+// their settings give a limit of the same name.
+TEST(DockerCreateBodyTest, APodmanLayersCgroupParentAndLimitsGoOnTheContainer) {
+  ContainerSpec s;
+  s.id = "pa-run-1";
+  DockerLayerOptions o;
+  o.run_id = "pa-run";
+  o.name = "podman:crun";
+  o.cgroup_parent = "polyarch-r1-podman-crun";
+  o.default_ulimits = {{"nofile", 20000}, {"nproc", 32768}};
+  json b = DockerCreateBody(s, "polyarch.local/test:amd64", o);
+  EXPECT_EQ(b["HostConfig"]["CgroupParent"], "/polyarch-r1-podman-crun");
+  EXPECT_FALSE(b["HostConfig"].contains("Runtime")) << "the service's one runtime";
+  EXPECT_EQ(b["HostConfig"]["Ulimits"],
+            json::parse(R"([{"Name":"nofile","Soft":20000,"Hard":20000},
+                            {"Name":"nproc","Soft":32768,"Hard":32768}])"));
+  SpecSettings settings;
+  settings.rlimits = {{"RLIMIT_NOFILE", 100, 200}, {"RLIMIT_CORE", 0, 0}};
+  s.settings = std::make_shared<const SpecSettings>(settings);
+  b = DockerCreateBody(s, "polyarch.local/test:amd64", o);
+  EXPECT_EQ(b["HostConfig"]["Ulimits"],
+            json::parse(R"([{"Name":"nofile","Soft":100,"Hard":200},
+                            {"Name":"core","Soft":0,"Hard":0},
+                            {"Name":"nproc","Soft":32768,"Hard":32768}])"));
+}
+
 TEST_F(DockerLayerTest, CreateLoadsEveryArchiveAndChecksItsPlatform) {
   auto layer = NewLayer();
   ASSERT_NE(layer, nullptr);

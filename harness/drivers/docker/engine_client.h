@@ -62,8 +62,10 @@ std::string EngineMessage(const EngineResponse& response);
 // A Status for an answer that is not 2xx: "<method> <target>: HTTP <status> <reason>:
 // <engine message>", with a code by HTTP status (400 kInvalidArgument, 401/403
 // kPermissionDenied, 404 kNotFound, 304 and 409 kFailedPrecondition, 503 kUnavailable, any
-// other kInternal). Ok for a 2xx answer. Never kUnavailable for an answer the engine gave
-// on purpose, except 503: kUnavailable is kept for an engine that is not there.
+// other kInternal; podman's compatible API answers 500 where dockerd answers 409, and its
+// "cause" then says so: "container state improper" is kFailedPrecondition, "name is already
+// in use" kAlreadyExists). Ok for a 2xx answer. Never kUnavailable for an answer the engine
+// gave on purpose, except 503: kUnavailable is kept for an engine that is not there.
 Status EngineError(const EngineResponse& response);
 
 // Splits the multiplexed stream that dockerd sends for an attach or exec without a TTY:

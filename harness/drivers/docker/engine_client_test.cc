@@ -249,6 +249,27 @@ TEST(EngineClientTest, ErrorAnswersBecomeStatusesWithMethodPathStatusAndMessage)
   EXPECT_EQ(engine.connections(), 1);  // error answers keep the connection too
 }
 
+// podman's compatible API answers 500 with a "cause" where dockerd answers 409.
+TEST(EngineClientTest, PodmansCausesGiveTheCodesDockerdsConflictsGive) {
+  auto answer = [](const nlohmann::json& body) {
+    EngineResponse r{"POST", "/v1.41/containers/c/kill?signal=9", 500};
+    r.body = body.dump();
+    return EngineError(r);
+  };
+  Status improper = answer({{"cause", "container state improper"},
+                            {"message",
+                             "can only kill running containers. c is in state created: "
+                             "container state improper"},
+                            {"response", 500}});
+  EXPECT_EQ(improper.code(), Code::kFailedPrecondition);
+  EXPECT_NE(improper.message().find("can only kill running containers"), std::string::npos);
+  EXPECT_EQ(answer({{"cause", "that name is already in use"}, {"message", "x"}}).code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(answer({{"cause", "OCI runtime error"}, {"message", "x"}}).code(), Code::kInternal);
+  EXPECT_EQ(answer({{"message", "container state improper"}}).code(), Code::kInternal)
+      << "only the cause field says why";
+}
+
 TEST(EngineClientTest, AHijackedStreamGoesToTheSinkAndEndsTheConnection) {
   FakeEngine engine;
   engine.ServeVersion();
