@@ -174,16 +174,17 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
             // does): the state must settle to paused, and how long it took is recorded.
             if (!Settles(ctx, id, ContainerState::kPaused, "after pause", "pause_settle_ms"))
               return;
+            // 250 ms is 25 ticks of a spinning process at the usual 100 Hz.
             long t0 = CpuTicks(s.pid);
-            std::this_thread::sleep_for(milliseconds(400));
+            std::this_thread::sleep_for(milliseconds(250));
             long t1 = CpuTicks(s.pid);
             ctx.Metric("cpu_ticks_while_paused", static_cast<double>(t1 - t0));
             ctx.Expect(t0 >= 0 && t1 == t0, "the paused process kept using CPU (" +
-                                                std::to_string(t1 - t0) + " ticks in 400 ms)");
+                                                std::to_string(t1 - t0) + " ticks in 250 ms)");
             if (!ctx.Ok(ctx.Resume(id), "resume")) return;
             if (!Settles(ctx, id, ContainerState::kRunning, "after resume", "resume_settle_ms"))
               return;
-            std::this_thread::sleep_for(milliseconds(400));
+            std::this_thread::sleep_for(milliseconds(250));
             long t2 = CpuTicks(s.pid);
             ctx.Metric("cpu_ticks_after_resume", static_cast<double>(t2 - t1));
             ctx.Expect(t2 > t1, "the resumed process did not run again");
@@ -228,7 +229,7 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
             if (!ctx.Run(ctx.Spec(id, {"/probe", "trap-term"}))) return;
             std::this_thread::sleep_for(milliseconds(100));
             if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
-            WaitResult grace = ctx.Wait(id, milliseconds(1500));
+            WaitResult grace = ctx.Wait(id, milliseconds(1000));
             if (!ctx.Ok(grace, "wait through the grace period")) return;
             if (!ctx.Expect(!grace.exited, "the process exited on TERM although it ignores TERM"))
               return;
