@@ -219,9 +219,14 @@ Status ContainerdLayer::DeleteNamespace() {
     }
   }
   // Cgroups named after the namespace (what `ctr run` and other clients of the namespace
-  // make: /<namespace>/<id>); the containers' own went with their tasks.
-  for (const auto& left : RemoveCgroups({c.ns()})) {
-    e.Note(Internal("cgroup " + left + " of namespace " + c.ns() + " could not be removed"));
+  // make: /<namespace>/<id>); the containers' own went with their tasks. Only the namespace's
+  // own name: other layers of the run name theirs with it as a prefix ("<namespace>-crun",
+  // "<namespace>-docker", "<namespace>-podman-crun") and clean them up themselves.
+  for (const auto& cg : FindCgroups({c.ns()})) {
+    if (cg.substr(cg.rfind('/') + 1) != c.ns()) continue;
+    if (!RemoveCgroupTree(cg).ok()) {
+      e.Note(Internal("cgroup " + cg + " of namespace " + c.ns() + " could not be removed"));
+    }
   }
   return e.first();
 }
