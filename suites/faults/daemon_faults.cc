@@ -1,5 +1,6 @@
-// Scenarios against the daemons: containerd or dockerd SIGKILLed while workers drive lifecycle
-// cases through them, and a daemon socket that accepts connections and never answers.
+// Scenarios against the daemons: containerd, dockerd or a podman service SIGKILLed while workers
+// drive lifecycle cases through them, and a daemon socket that accepts connections and never
+// answers.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "harness/core/fs.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
+#include "harness/daemons/podman_service.h"
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "harness/drivers/docker/docker_layer.h"
 #include "harness/drivers/oci_runtime.h"
@@ -378,6 +380,68 @@ void DockerdKilled(ScenarioContext& ctx) {
   ForgetRecords(ctx);
 }
 
+// podman has no daemon the containers depend on: killing its service aborts the requests in
+// flight, while each container's conmon outlives it; Stop ends them and removes what they hold.
+void PodmanServiceKilled(ScenarioContext& ctx) {
+  PodmanServiceOptions o;
+  o.run_dir = ctx.dir();
+  o.name = "podman-crun";
+  auto crun = FindProgram("crun");
+  if (!crun.ok()) return ctx.Error("crun is not installed: " + crun.status().message());
+  o.runtime_binary = *crun;
+  o.cgroup_parent = ctx.prefix() + "podman";
+  o.journal = ctx.config().journal;
+  auto t0 = Clock::now();
+  auto service = PodmanService::Start(o);
+  ctx.Step("start podman", "PodmanService::Start", Clock::now() - t0, service.status());
+  if (!service.ok()) {
+    return ctx.Error("the podman service did not start: " + service.status().message());
+  }
+  DockerLayerOptions lo;
+  lo.name = "podman:crun";
+  lo.engine = "podman";
+  lo.socket_path = (*service)->address();
+  lo.cgroup_parent = (*service)->cgroup_parent();
+  lo.default_ulimits = (*service)->container_limits();
+  lo.run_id = ctx.run_id();
+  lo.images = ctx.config().images;
+  lo.step_timeout = ctx.step_timeout();
+  lo.journal = ctx.config().journal;
+  t0 = Clock::now();
+  auto layer = DockerLayer::Create(lo);
+  ctx.Step("podman layer", "DockerLayer::Create", Clock::now() - t0, layer.status());
+  if (!layer.ok()) {
+    (void)(*service)->Stop();
+    return ctx.Error("the podman layer could not be set up: " + layer.status().message());
+  }
+  const pid_t pid = (*service)->pid();
+  ctx.Injected("SIGKILL to the scenario's own podman service (pid " + std::to_string(pid) +
+               ") " + std::to_string(kKillAfter.count()) + " ms into " +
+               std::to_string(kWorkers) + " workers running lifecycle cases through it");
+  std::shared_ptr<Layer> shared(std::move(*layer));
+  KillDuringLifecycle(ctx, shared, "podman", pid);
+  shared.reset();
+
+  std::optional<ProcessResult> death;
+  WaitUntil([&] { return (death = (*service)->ExitResult()).has_value(); }, milliseconds(5000),
+            milliseconds(20));
+  ctx.Expect(death.has_value() && death->signal == SIGKILL,
+             "the podman service is not dead by SIGKILL: " +
+                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
+  OtherLayerStillPasses(ctx);
+
+  json recovery = json::object();
+  t0 = Clock::now();
+  Status stopped = (*service)->Stop();
+  ctx.Step("recover podman", "PodmanService::Stop (conmons, containers, mounts, run root, cgroups)",
+           Clock::now() - t0, stopped);
+  recovery["podman"] = stopped.ok() ? "recovered" : stopped.message();
+  ctx.Expect(stopped.ok(), "recovering after the podman service's death: " + stopped.message());
+  RemoveScenarioCgroups(ctx, &recovery);
+  ctx.Data()["recovery"] = recovery;
+  ForgetRecords(ctx);
+}
+
 // A unix socket that accepts every connection and never reads or writes: a daemon that hangs.
 class SilentListener {
  public:
@@ -536,6 +600,11 @@ std::vector<ScenarioDef> DaemonScenarios() {
        "a daemon that dies aborts the cases in flight (with the reason) within their step "
        "deadline, no worker hangs, the other layers go on, and what it left can be recovered",
        seconds(150), DockerdKilled},
+      {"podman_service_killed_mid_lifecycle", "podman:crun",
+       "a podman service that dies aborts the cases in flight (with the reason) within their "
+       "step deadline, no worker hangs, the other layers go on, and the conmons and containers "
+       "it left can be recovered",
+       seconds(150), PodmanServiceKilled},
       {"daemon_socket_never_answers", "harness",
        "a daemon that accepts and never answers fails layer creation within the deadline as "
        "daemon_unresponsive, leaving no thread stuck",

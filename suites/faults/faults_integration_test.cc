@@ -60,7 +60,7 @@ TEST(FaultsIntegrationTest, EveryScenarioPassesAndLeavesTheHostAsItWas) {
     EXPECT_TRUE(c.data["host_diff"].empty()) << c.data["host_diff"].dump(2);
   }
   std::vector<std::string> names = FaultScenarioNames();
-  EXPECT_EQ(names.size(), 10u);
+  EXPECT_EQ(names.size(), 11u);
   for (const auto& n : names) EXPECT_TRUE(seen.count(n)) << n << " did not run";
   ASSERT_TRUE(j["sections"].contains("faults"));
   EXPECT_EQ(j["sections"]["faults"].size(), names.size());

@@ -76,7 +76,7 @@ struct ScenarioDef {
   std::function<void(ScenarioContext&)> body;
 };
 
-std::vector<ScenarioDef> DaemonScenarios();   // containerd killed, dockerd killed, silent socket
+std::vector<ScenarioDef> DaemonScenarios();   // a daemon killed (3), silent socket
 std::vector<ScenarioDef> RuntimeScenarios();  // runtime hangs/dies, TERM ignored, output flood
 std::vector<ScenarioDef> ProcessScenarios();  // daemonized grandchild
 std::vector<ScenarioDef> CliScenarios();      // polyarch killed, foreign binfmt, full disk
