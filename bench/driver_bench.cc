@@ -8,8 +8,10 @@
 //   crun through the driver's four verbs  vs  a shell loop of the same verbs (>= 0.95x)
 //   dockerd, Engine API      vs  the docker CLI's `run --rm` (target: <= 0.85x its latency)
 //   containerd, gRPC         vs  `ctr run --rm` (target: <= 0.8x its latency)
+//   podman service, its Engine API  vs  `podman run --rm` on the same storage (<= 0.85x)
 //
-// It starts its own containerd and dockerd under a temporary directory and builds the
+// It starts its own containerd, dockerd and podman service under a temporary directory and
+// builds the
 // images it needs (amd64 only); run it as root. The ratios at the end are of medians.
 #include <spawn.h>
 #include <sys/wait.h>
@@ -31,6 +33,7 @@
 #include "harness/core/subprocess.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
+#include "harness/daemons/podman_service.h"
 #include "harness/drivers/containerd/containerd_layer.h"
 #include "harness/drivers/docker/docker_layer.h"
 #include "harness/drivers/null_driver.h"
@@ -48,8 +51,9 @@ struct World {
   ImageSet images;
   std::unique_ptr<ContainerdDaemon> containerd;
   std::unique_ptr<DockerdDaemon> dockerd;
+  std::unique_ptr<PodmanService> podman;
   std::unique_ptr<Journal> journal;  // as a run keeps one: its records are part of the cost
-  std::unique_ptr<Layer> null_layer, crun, runc, ctd, docker;
+  std::unique_ptr<Layer> null_layer, crun, runc, ctd, docker, pdm;
   std::string ctd_ns;
   std::string error;
 };
@@ -104,17 +108,35 @@ Status SetUp(World& w) {
   dl.run_id = "bench" + std::to_string(::getpid());
   dl.images = &w.images;
   PA_ASSIGN_OR_RETURN(w.docker, DockerLayer::Create(dl));
+
+  PodmanServiceOptions po;
+  po.run_dir = w.dir->path() + "/daemons";
+  po.name = "podman-crun";
+  PA_ASSIGN_OR_RETURN(po.runtime_binary, FindProgram("crun"));
+  po.cgroup_parent = "polyarch-bench-" + std::to_string(::getpid()) + "-podman";
+  PA_ASSIGN_OR_RETURN(w.podman, PodmanService::Start(po));
+  DockerLayerOptions pl;
+  pl.name = "podman:crun";
+  pl.engine = "podman";
+  pl.socket_path = w.podman->address();
+  pl.cgroup_parent = w.podman->cgroup_parent();
+  pl.default_ulimits = w.podman->container_limits();
+  pl.run_id = "bench" + std::to_string(::getpid());
+  pl.images = &w.images;
+  PA_ASSIGN_OR_RETURN(w.pdm, DockerLayer::Create(pl));
   return Status::Ok();
 }
 
 void TearDown(World& w) {
-  for (Layer* l : {w.crun.get(), w.runc.get(), w.ctd.get(), w.docker.get()}) {
+  for (Layer* l : {w.crun.get(), w.runc.get(), w.ctd.get(), w.docker.get(), w.pdm.get()}) {
     if (l) (void)l->Cleanup();
   }
   w.crun.reset();
   w.runc.reset();
   w.ctd.reset();
   w.docker.reset();
+  w.pdm.reset();
+  if (w.podman) (void)w.podman->Stop();
   if (w.dockerd) (void)w.dockerd->Stop();
   if (w.containerd) (void)w.containerd->Stop();
 }
@@ -231,6 +253,7 @@ void BM_NullDriver(benchmark::State& state) {
 void BM_CrunDriver(benchmark::State& state) { DriverLoop(state, g_world->crun.get(), "crun"); }
 void BM_ContainerdDriver(benchmark::State& state) { DriverLoop(state, g_world->ctd.get(), "ctd"); }
 void BM_DockerDriver(benchmark::State& state) { DriverLoop(state, g_world->docker.get(), "dkr"); }
+void BM_PodmanDriver(benchmark::State& state) { DriverLoop(state, g_world->pdm.get(), "pdm"); }
 
 // Runs `script` (one container's worth of work, `$ID` set) once per iteration, timing only
 // the shell; the shell's own start is part of what a plain loop costs too.
@@ -308,6 +331,30 @@ void BM_DockerCliRunRm(benchmark::State& state) {
                        std::string(HostArch()->name) + " /probe exit 0 >/dev/null");
 }
 
+// podman as its users run it: the CLI alone, no service, on the service's storage and
+// configuration, with the same runtime, cgroup parent and limits as the driver's containers.
+void BM_PodmanCliRunRm(benchmark::State& state) {
+  if (!g_world->podman) {
+    state.SkipWithError(g_world->error.c_str());
+    return;
+  }
+  const PodmanService& p = *g_world->podman;
+  const std::string dir = p.dir();
+  std::string cmd = "CONTAINERS_CONF=" + dir + "/cfg/containers.conf CONTAINERS_STORAGE_CONF=" +
+                    dir + "/cfg/storage.conf CONTAINERS_REGISTRIES_CONF=" + dir +
+                    "/cfg/registries.conf TMPDIR=" + dir + "/imgtmp /usr/bin/podman --root " +
+                    dir + "/root --runroot " + p.run_root() + " --tmpdir " + dir +
+                    "/tmp --cgroup-manager cgroupfs --events-backend file --network-backend cni "
+                    "--network-config-dir " +
+                    dir + "/cni --hooks-dir " + dir + "/hooks --runtime " + dir +
+                    "/runtime run --rm --network none --cgroup-parent /" + p.cgroup_parent();
+  for (const auto& [name, value] : p.container_limits()) {
+    cmd += " --ulimit " + name + "=" + std::to_string(value) + ":" + std::to_string(value);
+  }
+  ShellLoop(state, cmd + " --name \"$1\" " + kImageRepository + ":" +
+                       std::string(HostArch()->name) + " /probe exit 0 >/dev/null");
+}
+
 void BM_CtrRunRm(benchmark::State& state) {
   if (!g_world->containerd) {
     state.SkipWithError(g_world->error.c_str());
@@ -339,6 +386,8 @@ BENCHMARK(BM_ContainerdDriver)->UseRealTime()->Iterations(10);
 BENCHMARK(BM_CtrRunRm)->UseRealTime()->Iterations(10);
 BENCHMARK(BM_DockerDriver)->UseRealTime()->Iterations(10);
 BENCHMARK(BM_DockerCliRunRm)->UseRealTime()->Iterations(10);
+BENCHMARK(BM_PodmanDriver)->UseRealTime()->Iterations(10);
+BENCHMARK(BM_PodmanCliRunRm)->UseRealTime()->Iterations(10);
 
 int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
@@ -395,5 +444,8 @@ int main(int argc, char** argv) {
   double ctd = m("BM_CtrRunRm") > 0 ? m("BM_ContainerdDriver") / m("BM_CtrRunRm") : 0;
   line("containerd via gRPC latency / ctr run --rm latency", ctd, "<= 0.80",
        ctd > 0 && ctd <= 0.80);
+  double pdm = m("BM_PodmanCliRunRm") > 0 ? m("BM_PodmanDriver") / m("BM_PodmanCliRunRm") : 0;
+  line("podman service via its API latency / podman run --rm latency", pdm, "<= 0.85",
+       pdm > 0 && pdm <= 0.85);
   return 0;
 }
