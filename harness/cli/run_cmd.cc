@@ -32,9 +32,10 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   CLI::App* cmd = app.add_subcommand(
       "run",
       "The main job. With no arguments: doctor pre-flight, register every QEMU emulator (F),\n"
-      "build the images (cached), start a private containerd and dockerd, run the lifecycle,\n"
-      "cross-arch and spec suites over every layer (runc, crun, containerd, docker) x every\n"
-      "arch, write report.json, junit.xml and report.html, clean up, and exit:\n"
+      "build the images (cached), start a private containerd, dockerd and a podman service\n"
+      "per runtime, run the lifecycle, cross-arch and spec suites over every layer (runc, crun,\n"
+      "containerd, docker and podman, each engine over runc and crun) x every arch, write\n"
+      "report.json, junit.xml and report.html, clean up, and exit:\n"
       "0 all pass, 1 a case failed (with --strict: or was skipped, or passed although listed\n"
       "as a known deviation), 2 usage or bad plan, 3 environment unusable, 4 interrupted (the\n"
       "report is kept, marked incomplete). A failure an expectations file lists as a known\n"
@@ -49,8 +50,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       "throughput (a benchmark: opt-in), "
       "faults (failures injected for real, each with its own daemons: opt-in)");
   cmd->add_option("--layer", o->layers,
-                  "Layers: runc, crun, containerd, containerd:crun, docker, docker:crun (default "
-                  "all; containerd means containerd:runc, docker docker:runc)");
+                  "Layers: " + LayerNames() +
+                      " (default all; containerd means containerd:runc, docker docker:runc, "
+                      "podman podman:crun)");
   cmd->add_option("--arch", o->arches, "Arches: all (default) or a list, e.g. amd64,s390x");
   cmd->add_option("--filter", o->filter,
                   "Glob over case names or ids (e.g. 'exit_code_*', '*/s390x/*')");
@@ -79,7 +81,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--runtime-binary", o->runtime_binary,
                   "Use another runtime binary for a layer: LAYER=PATH, once per layer; runc and "
                   "crun run it, containerd's shim calls it instead of the layer's runtime, the "
-                  "private dockerd registers it as the layer's runtime; a bare PATH means runc");
+                  "private dockerd registers it as the layer's runtime, the layer's podman "
+                  "service runs every container with it; a bare PATH means runc");
   cmd->add_option("--containerd-address", o->containerd_address,
                   "Use this containerd (unix socket) instead of a private one; only the run's "
                   "own namespace is touched");
@@ -189,9 +192,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       std::string path = eq == std::string::npos ? given : given.substr(eq + 1);
       if (!IsRuntimeBinaryLayer(layer) || path.empty()) {
         return InvalidArgument(
-            "--runtime-binary takes LAYER=PATH with LAYER a layer's name (runc, crun, "
-            "containerd, containerd:crun, docker, docker:crun), got '" +
-            given + "'");
+            "--runtime-binary takes LAYER=PATH with LAYER a layer's name (" + LayerNames() +
+            "), got '" + given + "'");
       }
       // The daemons resolve it from their own working directory: made absolute here.
       if (path.find('/') != std::string::npos && path[0] != '/') {

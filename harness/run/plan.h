@@ -27,17 +27,27 @@ inline const std::vector<std::string>& KnownSuites() {
 // A layer is an OCI runtime alone ("runc", "crun") or an engine over one, ENGINE:RUNTIME. The
 // bare engine names keep their first meaning: "containerd" is containerd:runc, "docker" is
 // docker:runc; those spellings are accepted and become the bare names (CanonicalLayer).
+// podman came later and is always named with its runtime; a bare "podman" is its own
+// default, podman:crun.
 inline const std::vector<std::string>& KnownLayers() {
-  static const std::vector<std::string> k = {
-      "runc", "crun", "containerd", "containerd:crun", "docker", "docker:crun"};
+  static const std::vector<std::string> k = {"runc",        "crun",        "containerd",
+                                             "containerd:crun", "docker", "docker:crun",
+                                             "podman:crun", "podman:runc"};
   return k;
+}
+// "runc, crun, ...": every known layer, for messages and --help.
+inline std::string LayerNames() {
+  std::string out;
+  for (const auto& l : KnownLayers()) out += (out.empty() ? "" : ", ") + l;
+  return out;
 }
 inline std::string CanonicalLayer(const std::string& name) {
   if (name == "containerd:runc") return "containerd";
   if (name == "docker:runc") return "docker";
+  if (name == "podman") return "podman:crun";
   return name;
 }
-// The engine of a layer ("containerd", "docker"), "" for a runtime alone.
+// The engine of a layer ("containerd", "docker", "podman"), "" for a runtime alone.
 inline std::string LayerEngine(const std::string& layer) {
   if (layer == "runc" || layer == "crun") return "";
   return layer.substr(0, layer.find(':'));
@@ -51,7 +61,8 @@ inline std::string LayerRuntime(const std::string& layer) {
 
 // The layers whose runtime binary a plan may replace (--runtime-binary LAYER=PATH): every one.
 // The OCI runtime layers run it; containerd's runc shim calls it instead of the layer's
-// runtime; the private dockerd registers it as the layer's runtime.
+// runtime; the private dockerd registers it as the layer's runtime; the layer's podman service
+// runs every container with it.
 inline bool IsRuntimeBinaryLayer(const std::string& layer) {
   const auto& k = KnownLayers();
   return std::find(k.begin(), k.end(), layer) != k.end();

@@ -86,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"jobs: 1\njobs: 2\n", "bad.yaml:2: key 'jobs' given twice"},
         BadFile{"suites: [lifecycle\n", "bad.yaml:"},
         BadFile{"- a\n- b\n", "bad.yaml:1: a suite file is a mapping"},
-        BadFile{"runtimes: {podman: /x}\n", "'runtimes' takes a layer's name, not 'podman'"},
+        BadFile{"runtimes: {kata: /x}\n", "'runtimes' takes a layer's name, not 'kata'"},
         BadFile{"throughput: {containers: 5, speed: 2}\n", "unknown key 'throughput.speed'"},
         BadFile{"throughput: {cycle: fast}\n", "bad.yaml:1: unknown cycle 'fast' (known: auto"},
         BadFile{"docker_host: tcp://10.0.0.1:2375\n", "unix sockets only"},
@@ -96,9 +96,12 @@ TEST(PlanTest, NameListsAndGlobs) {
   auto l = ParseNameList("runc, docker", KnownLayers(), "layer");
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(*l, (std::vector<std::string>{"runc", "docker"}));
-  EXPECT_EQ(ParseNameList("all", KnownLayers(), "layer")->size(), 6u);
-  auto bad = ParseNameList("runc,podman", KnownLayers(), "layer");
-  EXPECT_NE(bad.status().message().find("unknown layer 'podman'"), std::string::npos);
+  EXPECT_EQ(ParseNameList("all", KnownLayers(), "layer")->size(), 8u);
+  // podman alone is its default runtime's layer.
+  EXPECT_EQ(*ParseNameList("podman,podman:runc", KnownLayers(), "layer"),
+            (std::vector<std::string>{"podman:crun", "podman:runc"}));
+  auto bad = ParseNameList("runc,podman:kata", KnownLayers(), "layer");
+  EXPECT_NE(bad.status().message().find("unknown layer 'podman:kata'"), std::string::npos);
   EXPECT_TRUE(GlobMatch("exit_code_*", "exit_code_42"));
   EXPECT_TRUE(GlobMatch("*/s390x/*", "lifecycle/runc/s390x/exit_code_42"));
   EXPECT_FALSE(GlobMatch("exit_code_*", "kill_term_exits_143"));

@@ -1,5 +1,7 @@
 #include "harness/run/run_stack.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 
@@ -14,6 +16,18 @@
 namespace polyarch {
 
 using nlohmann::json;
+
+namespace {
+
+// `path` from the working directory, for a daemon that runs elsewhere.
+std::string AbsolutePath(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+}  // namespace
 
 void RunStack::Start(const StackOptions& options) {
   const Plan& plan_ = *options.plan;
@@ -171,6 +185,42 @@ void RunStack::Start(const StackOptions& options) {
         o.journal = options.journal;
         take(DockerLayer::Create(o));
       }
+    } else if (LayerEngine(name) == "podman") {
+      // A service per layer: podman runs every container of a service with one runtime.
+      PodmanServiceOptions o;
+      o.run_dir = options.run_dir + "/daemons";
+      o.name = "podman-" + LayerRuntime(name);
+      // The plan's binary or the runtime's, as a path: the service runs elsewhere.
+      auto bin = runtime_binary(name);  // found: not refused
+      auto found = FindProgram(*bin);
+      o.runtime_binary = AbsolutePath(found.ok() ? *found : *bin);
+      o.cgroup_parent = "polyarch-" + options.run_id + "-" + o.name;
+      o.journal = options.journal;
+      auto d = PodmanService::Start(o);
+      if (!d.ok()) {
+        slot->unavailable = "the podman service did not start: " + d.status().message();
+        daemons[o.name] = {{"owned", true}, {"error", d.status().message()}};
+      } else {
+        PodmanService& service = **d;
+        daemons[o.name] = {{"owned", true},
+                           {"version", service.version().version},
+                           {"api_version", service.version().api_version},
+                           {"runtime", service.runtime_binary()},
+                           {"address", service.address()}};
+        DockerLayerOptions lo;
+        lo.name = name;
+        lo.engine = "podman";
+        lo.socket_path = service.address();
+        lo.cgroup_parent = service.cgroup_parent();
+        lo.runtime_binary = service.runtime_binary();
+        lo.default_ulimits = service.container_limits();
+        lo.run_id = options.run_id;
+        lo.images = options.images;
+        lo.step_timeout = plan_.step_timeout;
+        lo.journal = options.journal;
+        podman_.push_back(std::move(*d));
+        take(DockerLayer::Create(lo));
+      }
     }
     layers_.push_back(std::move(slot));
   }
@@ -184,6 +234,7 @@ std::vector<int> RunStack::DaemonPids() const {
   std::vector<int> pids;
   if (containerd_) pids.push_back(containerd_->pid());
   if (dockerd_) pids.push_back(dockerd_->pid());
+  for (const auto& p : podman_) pids.push_back(p->pid());
   return pids;
 }
 
@@ -211,6 +262,11 @@ void RunStack::Stop(json* layers, json* daemons, std::vector<std::string>* probl
     if (!s.ok()) problems->push_back(std::string("stopping ") + name + ": " + s.message());
     daemon.reset();
   };
+  for (auto& p : podman_) {
+    const std::string name = p->dir().substr(p->dir().rfind('/') + 1);
+    stop(name.c_str(), p);
+  }
+  podman_.clear();
   stop("dockerd", dockerd_);
   stop("containerd", containerd_);
 }

@@ -13,6 +13,7 @@
 #include "harness/core/journal.h"
 #include "harness/daemons/containerd_daemon.h"
 #include "harness/daemons/dockerd_daemon.h"
+#include "harness/daemons/podman_service.h"
 #include "harness/drivers/driver.h"
 #include "harness/run/plan.h"
 #include "images/builder.h"
@@ -54,6 +55,7 @@ class RunStack {
  private:
   std::unique_ptr<ContainerdDaemon> containerd_;
   std::unique_ptr<DockerdDaemon> dockerd_;
+  std::vector<std::unique_ptr<PodmanService>> podman_;  // one per podman layer
   std::string containerd_address_, containerd_unavailable_, dockerd_unavailable_;
   std::vector<std::unique_ptr<LayerSlot>> layers_;
   nlohmann::json daemons_context_ = nlohmann::json::object();

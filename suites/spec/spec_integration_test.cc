@@ -1,6 +1,6 @@
 // The spec suite against the real stack: every layer passes its rules (or lists the deviation
 // as expected), and a runtime that drops one setting fails exactly the rules about it, through
-// runc and crun, containerd's shim and dockerd's runtimes.
+// runc and crun, containerd's shim, dockerd's runtimes and podman's.
 #include <algorithm>
 #include <set>
 
@@ -53,6 +53,9 @@ TEST_F(SpecIntegrationTest, EveryLayerGetsItsRulesAndPassesThem) {
   EXPECT_EQ(per_layer["containerd"], static_cast<int>(SpecRules().size()));
   EXPECT_EQ(per_layer["containerd:crun"], static_cast<int>(SpecRules().size()));
   EXPECT_EQ(per_layer["docker:crun"], per_layer["docker"]);
+  // podman is driven through the same API.
+  EXPECT_EQ(per_layer["podman:crun"], per_layer["docker"]);
+  EXPECT_EQ(per_layer["podman:runc"], per_layer["docker"]);
   EXPECT_GT(per_layer["docker"], 40);
   EXPECT_LT(per_layer["docker"], per_layer["runc"]);
 }
@@ -138,17 +141,18 @@ void ExpectTheWrapperFailsExactlyTheRlimitCases(const std::string& dir, const st
   EXPECT_GE(passed, 50 * layers.size()) << "the other rules still pass through the wrapper";
 }
 
-// runc's wrapper under the runc layer, containerd's shim and dockerd's default runtime.
+// runc's wrapper under the runc layer, containerd's shim, dockerd's default runtime and the
+// runtime of podman:runc's service.
 TEST_F(SpecIntegrationTest, AWrapperThatDropsRlimitsFailsExactlyTheRlimitCases) {
   ExpectTheWrapperFailsExactlyTheRlimitCases(dir_->path(), "runc",
-                                             {"runc", "containerd", "docker"});
+                                             {"runc", "containerd", "docker", "podman:runc"});
 }
 
-// crun's wrapper under the crun layer and the engines over crun: containerd:crun's shim and
-// the runtime dockerd registers for docker:crun.
+// crun's wrapper under the crun layer and the engines over crun: containerd:crun's shim, the
+// runtime dockerd registers for docker:crun and podman:crun's service.
 TEST_F(SpecIntegrationTest, AWrapperOfCrunUnderEachEngineFailsExactlyTheRlimitCases) {
-  ExpectTheWrapperFailsExactlyTheRlimitCases(dir_->path(), "crun",
-                                             {"crun", "containerd:crun", "docker:crun"});
+  ExpectTheWrapperFailsExactlyTheRlimitCases(
+      dir_->path(), "crun", {"crun", "containerd:crun", "docker:crun", "podman:crun"});
 }
 
 }  // namespace
