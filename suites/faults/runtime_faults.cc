@@ -13,6 +13,7 @@
 #include "harness/report/json_reporter.h"
 #include "harness/report/text.h"
 #include "suites/faults/scenario.h"
+#include "suites/lifecycle/lifecycle_suite.h"
 
 namespace polyarch::faults {
 namespace {
@@ -142,12 +143,13 @@ void RuntimeHangsOrDies(ScenarioContext& ctx) {
 void IgnoresSigterm(ScenarioContext& ctx) {
   auto layer = RuncLayer(ctx, "runc", ctx.dir(), ctx.step_timeout());
   if (!layer.ok()) return ctx.Error("the runc layer: " + layer.status().message());
+  const milliseconds grace = kLifecycleStopGrace;
   ctx.Injected(
       "a container whose process ignores SIGTERM (/probe trap-term), stopped by the "
-      "lifecycle suite's stop: TERM, a 1500 ms grace, KILL");
+      "lifecycle suite's stop: TERM, a " +
+      std::to_string(grace.count()) + " ms grace, KILL");
   CaseResult r = RunLifecycleCase(ctx, **layer, "stop_escalates_to_kill_137", ctx.prefix());
   // From the end of the TERM step to the end of the wait that saw the exit.
-  const milliseconds grace{1500};
   int64_t after_term_ns = 0;
   bool counting = false;
   size_t last_wait = 0;
@@ -174,7 +176,7 @@ void IgnoresSigterm(ScenarioContext& ctx) {
   ctx.Observed("TERM ignored; KILL after the grace; exit " +
                std::string(r.status == CaseStatus::kPass ? "137" : "not 137 (" + r.reason + ")") +
                " " + std::to_string(static_cast<int>(term_to_exit_ms)) +
-               " ms after TERM (grace 1500 ms)");
+               " ms after TERM (grace " + std::to_string(grace.count()) + " ms)");
   Status cleaned = (*layer)->Cleanup();
   ctx.Expect(cleaned.ok(), "runc layer cleanup: " + cleaned.message());
 }

@@ -229,7 +229,7 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
             if (!ctx.Run(ctx.Spec(id, {"/probe", "trap-term"}))) return;
             std::this_thread::sleep_for(milliseconds(100));
             if (!ctx.Ok(ctx.Kill(id, SIGTERM), "kill TERM")) return;
-            WaitResult grace = ctx.Wait(id, milliseconds(1000));
+            WaitResult grace = ctx.Wait(id, kLifecycleStopGrace);
             if (!ctx.Ok(grace, "wait through the grace period")) return;
             if (!ctx.Expect(!grace.exited, "the process exited on TERM although it ignores TERM"))
               return;

@@ -4,9 +4,15 @@
 #ifndef POLYARCH_SUITES_LIFECYCLE_LIFECYCLE_SUITE_H_
 #define POLYARCH_SUITES_LIFECYCLE_LIFECYCLE_SUITE_H_
 
+#include <chrono>
+
 #include "suites/suite.h"
 
 namespace polyarch {
+
+// How long stop_escalates_to_kill_137 lets a process that ignores TERM run before KILL: long
+// enough to show it did not exit on TERM.
+inline constexpr std::chrono::milliseconds kLifecycleStopGrace{1000};
 
 class LifecycleSuite : public Suite {
  public:
