@@ -115,12 +115,7 @@ Status SetUp(World& w) {
   PA_ASSIGN_OR_RETURN(po.runtime_binary, FindProgram("crun"));
   po.cgroup_parent = "polyarch-bench-" + std::to_string(::getpid()) + "-podman";
   PA_ASSIGN_OR_RETURN(w.podman, PodmanService::Start(po));
-  DockerLayerOptions pl;
-  pl.name = "podman:crun";
-  pl.engine = "podman";
-  pl.socket_path = w.podman->address();
-  pl.cgroup_parent = w.podman->cgroup_parent();
-  pl.default_ulimits = w.podman->container_limits();
+  DockerLayerOptions pl = PodmanLayerOptions(*w.podman, "podman:crun");
   pl.run_id = "bench" + std::to_string(::getpid());
   pl.images = &w.images;
   PA_ASSIGN_OR_RETURN(w.pdm, DockerLayer::Create(pl));

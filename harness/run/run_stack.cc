@@ -207,13 +207,7 @@ void RunStack::Start(const StackOptions& options) {
                            {"api_version", service.version().api_version},
                            {"runtime", service.runtime_binary()},
                            {"address", service.address()}};
-        DockerLayerOptions lo;
-        lo.name = name;
-        lo.engine = "podman";
-        lo.socket_path = service.address();
-        lo.cgroup_parent = service.cgroup_parent();
-        lo.runtime_binary = service.runtime_binary();
-        lo.default_ulimits = service.container_limits();
+        DockerLayerOptions lo = PodmanLayerOptions(service, name);
         lo.run_id = options.run_id;
         lo.images = options.images;
         lo.step_timeout = plan_.step_timeout;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -218,6 +219,18 @@ void KillDuringLifecycle(ScenarioContext& ctx, std::shared_ptr<Layer> layer,
                FormatMs(joined_at - kill_at) + " after the kill");
 }
 
+// The workers can see the socket close before the kernel has finished tearing down a process
+// with many threads: the exit is given a moment to be collected, then must be SIGKILL's.
+void ExpectDeadBySigkill(ScenarioContext& ctx, const std::string& what,
+                         const std::function<std::optional<ProcessResult>()>& exit_result) {
+  std::optional<ProcessResult> death;
+  WaitUntil([&] { return (death = exit_result()).has_value(); }, milliseconds(5000),
+            milliseconds(20));
+  ctx.Expect(death.has_value() && death->signal == SIGKILL,
+             what + " is not dead by SIGKILL: " +
+                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
+}
+
 // The suite goes on with the other layers: a runc case on a layer of the scenario's own.
 void OtherLayerStillPasses(ScenarioContext& ctx) {
   OciRuntimeOptions o;
@@ -282,14 +295,7 @@ void ContainerdKilled(ScenarioContext& ctx) {
   KillDuringLifecycle(ctx, shared, "containerd", pid);
   shared.reset();  // its FIFOs; nothing in containerd can be removed any more
 
-  // The workers can see the socket close before the kernel has finished tearing down a
-  // process with many threads: give the exit a moment to be collected.
-  std::optional<ProcessResult> death;
-  WaitUntil([&] { return (death = (*daemon)->ExitResult()).has_value(); }, milliseconds(5000),
-            milliseconds(20));
-  ctx.Expect(death.has_value() && death->signal == SIGKILL,
-             "containerd is not dead by SIGKILL: " +
-                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
+  ExpectDeadBySigkill(ctx, "containerd", [&] { return (*daemon)->ExitResult(); });
   OtherLayerStillPasses(ctx);
 
   // What the dead daemon left: its shims and their containers, mounts, sockets.
@@ -349,14 +355,7 @@ void DockerdKilled(ScenarioContext& ctx) {
   KillDuringLifecycle(ctx, shared, "dockerd", pid);
   shared.reset();
 
-  // The workers can see the socket close before the kernel has finished tearing down a
-  // process with many threads: give the exit a moment to be collected.
-  std::optional<ProcessResult> death;
-  WaitUntil([&] { return (death = (*daemon)->ExitResult()).has_value(); }, milliseconds(5000),
-            milliseconds(20));
-  ctx.Expect(death.has_value() && death->signal == SIGKILL,
-             "dockerd is not dead by SIGKILL: " +
-                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
+  ExpectDeadBySigkill(ctx, "dockerd", [&] { return (*daemon)->ExitResult(); });
   OtherLayerStillPasses(ctx);
 
   // dockerd's containers outlive it under containerd; its mounts, sockets and cgroup parent
@@ -397,12 +396,7 @@ void PodmanServiceKilled(ScenarioContext& ctx) {
   if (!service.ok()) {
     return ctx.Error("the podman service did not start: " + service.status().message());
   }
-  DockerLayerOptions lo;
-  lo.name = "podman:crun";
-  lo.engine = "podman";
-  lo.socket_path = (*service)->address();
-  lo.cgroup_parent = (*service)->cgroup_parent();
-  lo.default_ulimits = (*service)->container_limits();
+  DockerLayerOptions lo = PodmanLayerOptions(**service, "podman:crun");
   lo.run_id = ctx.run_id();
   lo.images = ctx.config().images;
   lo.step_timeout = ctx.step_timeout();
@@ -422,12 +416,7 @@ void PodmanServiceKilled(ScenarioContext& ctx) {
   KillDuringLifecycle(ctx, shared, "podman", pid);
   shared.reset();
 
-  std::optional<ProcessResult> death;
-  WaitUntil([&] { return (death = (*service)->ExitResult()).has_value(); }, milliseconds(5000),
-            milliseconds(20));
-  ctx.Expect(death.has_value() && death->signal == SIGKILL,
-             "the podman service is not dead by SIGKILL: " +
-                 (death ? death->Describe() : "still running 5 s after SIGKILL"));
+  ExpectDeadBySigkill(ctx, "the podman service", [&] { return (*service)->ExitResult(); });
   OtherLayerStillPasses(ctx);
 
   json recovery = json::object();

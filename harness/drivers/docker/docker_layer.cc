@@ -178,6 +178,17 @@ uint32_t DockerSpecSettings() {
          kSetBlkio | kSetSeccomp;
 }
 
+DockerLayerOptions PodmanLayerOptions(const PodmanService& service, const std::string& name) {
+  DockerLayerOptions o;
+  o.name = name;
+  o.engine = "podman";
+  o.socket_path = service.address();
+  o.cgroup_parent = service.cgroup_parent();
+  o.runtime_binary = service.runtime_binary();
+  o.default_ulimits = service.container_limits();
+  return o;
+}
+
 ContainerState ParseDockerState(std::string_view status) {
   if (status == "created") return ContainerState::kCreated;
   if (status == "running") return ContainerState::kRunning;

@@ -27,6 +27,7 @@
 
 #include "harness/core/journal.h"
 #include "harness/drivers/docker/engine_client.h"
+#include "harness/daemons/podman_service.h"
 #include "harness/drivers/driver.h"
 #include "images/builder.h"
 
@@ -171,6 +172,10 @@ nlohmann::json DockerCreateBody(const ContainerSpec& spec, const std::string& im
 // The same for a layer's own runtime and name (DockerLayerOptions::runtime and name).
 nlohmann::json DockerCreateBody(const ContainerSpec& spec, const std::string& image_reference,
                                 const DockerLayerOptions& layer);
+
+// The options of layer `name` ("podman:crun") over a podman service: its socket, cgroup
+// parent, container limits and runtime; the caller adds run id, images and the rest.
+DockerLayerOptions PodmanLayerOptions(const PodmanService& service, const std::string& name);
 
 // State.Status of GET /containers/{id}/json as a ContainerState: created, running, paused,
 // restarting (the engine is starting the process again: kCreating), removing, exited and

@@ -78,13 +78,7 @@ class PodmanIntegrationTest : public ::testing::Test {
   }
 
   std::unique_ptr<DockerLayer> Layer(const PodmanService& service, const std::string& name) {
-    DockerLayerOptions o;
-    o.name = name;
-    o.engine = "podman";
-    o.socket_path = service.address();
-    o.cgroup_parent = service.cgroup_parent();
-    o.runtime_binary = service.runtime_binary();
-    o.default_ulimits = service.container_limits();
+    DockerLayerOptions o = PodmanLayerOptions(service, name);
     o.run_id = tag_;
     o.images = &stack_->images();
     o.step_timeout = seconds(30);
