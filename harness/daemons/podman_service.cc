@@ -214,6 +214,8 @@ Result<std::unique_ptr<PodmanService>> PodmanService::Start(const PodmanServiceO
   if (d->created_var_lib_containers_) spec.created_host_dirs.push_back(kVarLibContainers);
   spec.cgroup_parents = {d->cgroup_parent_};
   spec.private_dirs = {d->run_root_};
+  // A conmon ended before its container was removed leaves its attach socket there.
+  spec.socket_trees = {d->dir_ + "/root/overlay-containers"};
   spec.journal = options.journal;
   PA_RETURN_IF_ERROR(daemons_internal::MakePrivateDir(d->run_root_));
   PA_ASSIGN_OR_RETURN(d->process_, DaemonProcess::Spawn(std::move(spec)));
