@@ -1,5 +1,6 @@
 #include "harness/daemons/dockerd_daemon.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "harness/core/fs.h"
 #include "harness/core/log.h"
 #include "harness/core/timing.h"
+#include "harness/daemons/daemon_recovery.h"
 #include "harness/daemons/http_client.h"
 #include "images/digest.h"
 
@@ -236,6 +238,19 @@ DockerdDaemon::~DockerdDaemon() {
 
 Status DockerdDaemon::Stop(milliseconds grace) {
   auto after_exit = [this]() -> Status {
+    // The shim of one of its containers cut off mid-delete with a containerd that then
+    // stopped leaves its socket in /run/containerd/s, named only by containerd's rule from
+    // the container's id in dockerd's namespace "moby": removed when nobody answers on it.
+    if (DIR* d = ::opendir((data_root_ + "/containers").c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        const std::string socket = ShimSocketPath(containerd_address_, "moby", e->d_name);
+        if (PathExists(socket) && !CheckUnixSocketAccepts(socket, milliseconds(200)).ok()) {
+          ::unlink(socket.c_str());
+        }
+      }
+      ::closedir(d);
+    }
     // Only what this start created, and only when empty: another dockerd may use it.
     if (created_plugins_dir_ && ::rmdir(kPluginExecRoot) != 0 && errno != ENOENT &&
         errno != ENOTEMPTY && errno != EEXIST) {
