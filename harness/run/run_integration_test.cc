@@ -450,10 +450,10 @@ TEST_F(RunIntegrationTest, ARuntimeThatNeverSaysStoppedFailsExactlyTheStoppedSta
 
 TEST_F(RunIntegrationTest, BadPlansAreRefusedBeforeAnythingHappens) {
   const std::string file = dir_->path() + "/plan.yaml";
-  ASSERT_TRUE(WriteFileAtomic(file, "suites: [lifecycle]\nlayers: [runc, podman]\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(file, "suites: [lifecycle]\nlayers: [runc, kata]\n").ok());
   auto r = RunPolyarch({"run", "--suite-file", file});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.Text().find(file + ":2: unknown layer 'podman'"), std::string::npos)
+  EXPECT_NE(r.err.Text().find(file + ":2: unknown layer 'kata'"), std::string::npos)
       << r.err.Text();
   EXPECT_EQ(RunPolyarch({"run", "--arch", "sparc9"}).exit_code, 2);
   EXPECT_EQ(RunPolyarch({"run", "--layer", "lxc"}).exit_code, 2);
