@@ -335,10 +335,11 @@ void BM_PodmanCliRunRm(benchmark::State& state) {
   }
   const PodmanService& p = *g_world->podman;
   const std::string dir = p.dir();
-  std::string cmd = "CONTAINERS_CONF=" + dir + "/cfg/containers.conf CONTAINERS_STORAGE_CONF=" +
-                    dir + "/cfg/storage.conf CONTAINERS_REGISTRIES_CONF=" + dir +
-                    "/cfg/registries.conf TMPDIR=" + dir + "/imgtmp /usr/bin/podman --root " +
-                    dir + "/root --runroot " + p.run_root() + " --tmpdir " + dir +
+  std::string cmd = "CONTAINERS_CONF=" + dir +
+                    "/cfg/containers.conf CONTAINERS_STORAGE_CONF=" + dir +
+                    "/cfg/storage.conf CONTAINERS_REGISTRIES_CONF=" + dir +
+                    "/cfg/registries.conf TMPDIR=" + dir + "/imgtmp /usr/bin/podman --root " + dir +
+                    "/root --runroot " + p.run_root() + " --tmpdir " + dir +
                     "/tmp --cgroup-manager cgroupfs --events-backend file --network-backend cni "
                     "--network-config-dir " +
                     dir + "/cni --hooks-dir " + dir + "/hooks --runtime " + dir +

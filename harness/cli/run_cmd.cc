@@ -191,9 +191,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       std::string layer = CanonicalLayer(eq == std::string::npos ? "runc" : given.substr(0, eq));
       std::string path = eq == std::string::npos ? given : given.substr(eq + 1);
       if (!IsRuntimeBinaryLayer(layer) || path.empty()) {
-        return InvalidArgument(
-            "--runtime-binary takes LAYER=PATH with LAYER a layer's name (" + LayerNames() +
-            "), got '" + given + "'");
+        return InvalidArgument("--runtime-binary takes LAYER=PATH with LAYER a layer's name (" +
+                               LayerNames() + "), got '" + given + "'");
       }
       // The daemons resolve it from their own working directory: made absolute here.
       if (path.find('/') != std::string::npos && path[0] != '/') {

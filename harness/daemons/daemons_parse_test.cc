@@ -169,9 +169,8 @@ TEST(DaemonsParseTest, PodmanContainerLimitsAreTheServicesHardLimitsAtMostPodman
       "Max open files            1048576              4194304              files     \n");
   ASSERT_TRUE(high.ok());
   EXPECT_EQ(*high, (std::map<std::string, int64_t>{{"nofile", 1048576}, {"nproc", 1048576}}));
-  for (const char* bad :
-       {"", "Max processes 1 2\n", "Max processes 1 x\nMax open files 1 2\n",
-        "Max processes 1 -5\nMax open files 1 2\n"}) {
+  for (const char* bad : {"", "Max processes 1 2\n", "Max processes 1 x\nMax open files 1 2\n",
+                          "Max processes 1 -5\nMax open files 1 2\n"}) {
     EXPECT_EQ(PodmanContainerLimits(bad).status().code(), Code::kInvalidArgument) << bad;
   }
 }

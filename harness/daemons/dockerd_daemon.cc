@@ -96,14 +96,16 @@ std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::stri
 Result<DockerVersion> ParseDockerVersion(std::string_view json) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return InvalidArgument("GET /version did not return a JSON object: '" + daemons_internal::ShortSnippet(json) + "'");
+    return InvalidArgument("GET /version did not return a JSON object: '" +
+                           daemons_internal::ShortSnippet(json) + "'");
   }
   DockerVersion v;
   v.version = StringField(j, "Version");
   v.api_version = StringField(j, "ApiVersion");
   v.min_api_version = StringField(j, "MinAPIVersion");
   if (v.version.empty() || v.api_version.empty()) {
-    return InvalidArgument("GET /version lacks Version or ApiVersion: '" + daemons_internal::ShortSnippet(json) + "'");
+    return InvalidArgument("GET /version lacks Version or ApiVersion: '" +
+                           daemons_internal::ShortSnippet(json) + "'");
   }
   return v;
 }

@@ -157,8 +157,8 @@ Result<std::unique_ptr<PodmanService>> PodmanService::Start(const PodmanServiceO
                            options.run_dir + "'");
   }
   if (options.name.empty() || options.name.find('/') != std::string::npos) {
-    return InvalidArgument("a podman service's name is one path component, got '" +
-                           options.name + "'");
+    return InvalidArgument("a podman service's name is one path component, got '" + options.name +
+                           "'");
   }
   if (options.runtime_binary.empty() || options.runtime_binary[0] != '/') {
     return InvalidArgument("a podman service's runtime is an absolute path, got '" +
@@ -187,14 +187,13 @@ Result<std::unique_ptr<PodmanService>> PodmanService::Start(const PodmanServiceO
   }
   d->run_root_ = PodmanRunRoot(d->dir_);
   const std::string cfg = d->dir_ + "/cfg";
+  PA_RETURN_IF_ERROR(
+      WriteFileAtomic(cfg + "/containers.conf", PodmanContainersConf(d->dir_), 0600));
   PA_RETURN_IF_ERROR(WriteFileAtomic(
-      cfg + "/containers.conf",
-      PodmanContainersConf(d->dir_), 0600));
-  PA_RETURN_IF_ERROR(WriteFileAtomic(cfg + "/storage.conf",
-                                     "[storage]\ndriver = \"overlay\"\ngraphroot = " +
-                                         TomlString(d->dir_ + "/root") +
-                                         "\nrunroot = " + TomlString(PodmanRunRoot(d->dir_)) + "\n",
-                                     0600));
+      cfg + "/storage.conf",
+      "[storage]\ndriver = \"overlay\"\ngraphroot = " + TomlString(d->dir_ + "/root") +
+          "\nrunroot = " + TomlString(PodmanRunRoot(d->dir_)) + "\n",
+      0600));
   // No registry is ever asked: images are loaded from the run's archives.
   PA_RETURN_IF_ERROR(
       WriteFileAtomic(cfg + "/registries.conf", "unqualified-search-registries = []\n", 0600));

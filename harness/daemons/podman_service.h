@@ -46,7 +46,7 @@ namespace polyarch {
 inline constexpr char kVarLibContainers[] = "/var/lib/containers";
 
 struct PodmanServiceOptions {
-  std::string run_dir;        // absolute; the service lives in <run_dir>/<name>
+  std::string run_dir;          // absolute; the service lives in <run_dir>/<name>
   std::string name = "podman";  // its directory's name, e.g. "podman-crun"
   std::chrono::milliseconds start_timeout{std::chrono::seconds(30)};
   std::string podman_path = "podman";  // looked up in PATH unless it has a '/'

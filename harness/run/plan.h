@@ -30,9 +30,9 @@ inline const std::vector<std::string>& KnownSuites() {
 // podman came later and is always named with its runtime; a bare "podman" is its own
 // default, podman:crun.
 inline const std::vector<std::string>& KnownLayers() {
-  static const std::vector<std::string> k = {"runc",        "crun",        "containerd",
-                                             "containerd:crun", "docker", "docker:crun",
-                                             "podman:crun", "podman:runc"};
+  static const std::vector<std::string> k = {
+      "runc",   "crun",        "containerd",  "containerd:crun",
+      "docker", "docker:crun", "podman:crun", "podman:runc"};
   return k;
 }
 // "runc, crun, ...": every known layer, for messages and --help.

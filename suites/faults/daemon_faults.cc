@@ -409,9 +409,9 @@ void PodmanServiceKilled(ScenarioContext& ctx) {
     return ctx.Error("the podman layer could not be set up: " + layer.status().message());
   }
   const pid_t pid = (*service)->pid();
-  ctx.Injected("SIGKILL to the scenario's own podman service (pid " + std::to_string(pid) +
-               ") " + std::to_string(kKillAfter.count()) + " ms into " +
-               std::to_string(kWorkers) + " workers running lifecycle cases through it");
+  ctx.Injected("SIGKILL to the scenario's own podman service (pid " + std::to_string(pid) + ") " +
+               std::to_string(kKillAfter.count()) + " ms into " + std::to_string(kWorkers) +
+               " workers running lifecycle cases through it");
   std::shared_ptr<Layer> shared(std::move(*layer));
   KillDuringLifecycle(ctx, shared, "podman", pid);
   shared.reset();

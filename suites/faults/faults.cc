@@ -232,17 +232,13 @@ std::vector<ScenarioDef> AllScenarios() {
     for (auto& d : part()) all.push_back(std::move(d));
   }
   // The order they were asked for in: f1..f11 name their directories and ids.
-  static const std::vector<std::string> kOrder = {"containerd_killed_mid_lifecycle",
-                                                  "dockerd_killed_mid_lifecycle",
-                                                  "runtime_hangs_or_dies_after_create",
-                                                  "container_ignores_sigterm",
-                                                  "daemon_socket_never_answers",
-                                                  "output_flood_invalid_utf8",
-                                                  "daemonized_grandchild_holds_pipe",
-                                                  "polyarch_killed_then_cleanup",
-                                                  "foreign_binfmt_entries_untouched",
-                                                  "report_disk_full",
-                                                  "podman_service_killed_mid_lifecycle"};
+  static const std::vector<std::string> kOrder = {
+      "containerd_killed_mid_lifecycle",    "dockerd_killed_mid_lifecycle",
+      "runtime_hangs_or_dies_after_create", "container_ignores_sigterm",
+      "daemon_socket_never_answers",        "output_flood_invalid_utf8",
+      "daemonized_grandchild_holds_pipe",   "polyarch_killed_then_cleanup",
+      "foreign_binfmt_entries_untouched",   "report_disk_full",
+      "podman_service_killed_mid_lifecycle"};
   auto rank = [&](const ScenarioDef& d) {
     auto it = std::find(kOrder.begin(), kOrder.end(), d.name);
     return it - kOrder.begin();

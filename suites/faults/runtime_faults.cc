@@ -175,8 +175,8 @@ void IgnoresSigterm(ScenarioContext& ctx) {
                  " ms after TERM, more than grace + 2 s");
   ctx.Observed("TERM ignored; KILL after the grace; exit " +
                std::string(r.status == CaseStatus::kPass ? "137" : "not 137 (" + r.reason + ")") +
-               " " + std::to_string(static_cast<int>(term_to_exit_ms)) +
-               " ms after TERM (grace " + std::to_string(grace.count()) + " ms)");
+               " " + std::to_string(static_cast<int>(term_to_exit_ms)) + " ms after TERM (grace " +
+               std::to_string(grace.count()) + " ms)");
   Status cleaned = (*layer)->Cleanup();
   ctx.Expect(cleaned.ok(), "runc layer cleanup: " + cleaned.message());
 }

@@ -353,9 +353,8 @@ ExecResult DockerDriver::Exec(const std::string& id, const std::vector<std::stri
           return;
         }
         if (demux.system_error().total_bytes > 0) {
-          r.status =
-              Internal("POST /exec/{id}/start: " + layer_->options_.engine +
-                       " reported: " + demux.system_error().Text());
+          r.status = Internal("POST /exec/{id}/start: " + layer_->options_.engine +
+                              " reported: " + demux.system_error().Text());
           return;
         }
 
@@ -635,8 +634,8 @@ Status DockerLayer::Supports(const ArchInfo& arch) const {
     return FailedPrecondition("no " + std::string(arch.name) + " image was built for the run");
   }
   if (!image->status.ok()) {
-    return FailedPrecondition("the " + std::string(arch.name) +
-                              " image is not usable in " + options_.engine + ": " + image->status.message());
+    return FailedPrecondition("the " + std::string(arch.name) + " image is not usable in " +
+                              options_.engine + ": " + image->status.message());
   }
   return Status::Ok();
 }

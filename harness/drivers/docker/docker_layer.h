@@ -26,8 +26,8 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/core/journal.h"
-#include "harness/drivers/docker/engine_client.h"
 #include "harness/daemons/podman_service.h"
+#include "harness/drivers/docker/engine_client.h"
 #include "harness/drivers/driver.h"
 #include "images/builder.h"
 

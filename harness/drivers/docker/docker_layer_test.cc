@@ -122,15 +122,13 @@ TEST(DockerCreateBodyTest, APodmanLayersCgroupParentAndLimitsGoOnTheContainer) {
   json b = DockerCreateBody(s, "polyarch.local/test:amd64", o);
   EXPECT_EQ(b["HostConfig"]["CgroupParent"], "/polyarch-r1-podman-crun");
   EXPECT_FALSE(b["HostConfig"].contains("Runtime")) << "the service's one runtime";
-  EXPECT_EQ(b["HostConfig"]["Ulimits"],
-            json::parse(R"([{"Name":"nofile","Soft":20000,"Hard":20000},
+  EXPECT_EQ(b["HostConfig"]["Ulimits"], json::parse(R"([{"Name":"nofile","Soft":20000,"Hard":20000},
                             {"Name":"nproc","Soft":32768,"Hard":32768}])"));
   SpecSettings settings;
   settings.rlimits = {{"RLIMIT_NOFILE", 100, 200}, {"RLIMIT_CORE", 0, 0}};
   s.settings = std::make_shared<const SpecSettings>(settings);
   b = DockerCreateBody(s, "polyarch.local/test:amd64", o);
-  EXPECT_EQ(b["HostConfig"]["Ulimits"],
-            json::parse(R"([{"Name":"nofile","Soft":100,"Hard":200},
+  EXPECT_EQ(b["HostConfig"]["Ulimits"], json::parse(R"([{"Name":"nofile","Soft":100,"Hard":200},
                             {"Name":"core","Soft":0,"Hard":0},
                             {"Name":"nproc","Soft":32768,"Hard":32768}])"));
 }

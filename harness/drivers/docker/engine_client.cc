@@ -60,9 +60,9 @@ Status EngineError(const EngineResponse& r) {
   }
   if (r.status == 500) {
     nlohmann::json j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-    const std::string cause =
-        j.is_object() && j.contains("cause") && j["cause"].is_string() ? j["cause"].get<std::string>()
-                                                                     : "";
+    const std::string cause = j.is_object() && j.contains("cause") && j["cause"].is_string()
+                                  ? j["cause"].get<std::string>()
+                                  : "";
     if (cause == "container state improper") return FailedPrecondition(text);
     if (cause.find("already in use") != std::string::npos) return AlreadyExists(text);
   }
