@@ -143,37 +143,14 @@ Result<std::unique_ptr<ContainerdDaemon>> ContainerdDaemon::Start(
   // died, by PID, not by name.
   PA_RETURN_IF_ERROR(WriteFileAtomic(pid_file, std::to_string(d->pid()) + "\n", 0600));
 
-  const std::string ctr_path = *ctr;
-  ContainerdDaemon* self = d.get();
-  auto probe = [self, &ctr_path](Clock::time_point deadline) -> Status {
-    PA_RETURN_IF_ERROR(CheckUnixSocketAccepts(
-        self->address_, Remaining(deadline, milliseconds(50), milliseconds(1000))));
-    SpawnOptions o;
-    o.argv = {ctr_path, "--address", self->address_, "version"};
-    o.env = daemons_internal::DaemonEnvironment();
-    o.kill_grace = milliseconds(500);
-    PA_ASSIGN_OR_RETURN(ProcessResult r,
-                        RunProcess(o, Remaining(deadline, milliseconds(200), milliseconds(10000))));
-    if (!r.success()) {
-      std::string err(Trim(r.err.Text()));
-      if (size_t nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
-      return Unavailable("`ctr version` " + r.Describe() + (err.empty() ? "" : ": " + err));
-    }
-    PA_ASSIGN_OR_RETURN(self->version_, ParseCtrServerVersion(r.out.Text()));
-    return Status::Ok();
-  };
-  Status ready = d->process_->WaitReady(options.start_timeout, probe);
+  d->ctr_path_ = *ctr;
+  Status ready = d->WaitUntilReady(options.start_timeout);
   if (!ready.ok()) {
     Status stopped = d->Stop(std::chrono::seconds(2));
     if (!stopped.ok()) {
       PA_LOG(kWarning) << "after a failed start: " << stopped.ToString();
     }
     return ready.WithContext("start containerd");
-  }
-  // containerd makes its sockets 0660; only root may talk to polyarch's daemon. The 0700
-  // directory already keeps everyone else out, this keeps it so if the directory is moved.
-  for (const std::string& sock : {d->address_, d->ttrpc_address_}) {
-    if (::chmod(sock.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod 0600 " + sock);
   }
   PA_LOG(kInfo) << "containerd " << d->version_ << " ready on " << d->address_ << " (pid "
                 << d->pid() << ")";
@@ -187,6 +164,49 @@ ContainerdDaemon::~ContainerdDaemon() {
       PA_LOG(kWarning) << s.ToString();
     }
   }
+}
+
+Status ContainerdDaemon::WaitUntilReady(milliseconds timeout) {
+  auto probe = [this](Clock::time_point deadline) -> Status {
+    PA_RETURN_IF_ERROR(CheckUnixSocketAccepts(
+        address_, Remaining(deadline, milliseconds(50), milliseconds(1000))));
+    SpawnOptions o;
+    o.argv = {ctr_path_, "--address", address_, "version"};
+    o.env = daemons_internal::DaemonEnvironment();
+    o.kill_grace = milliseconds(500);
+    PA_ASSIGN_OR_RETURN(ProcessResult r,
+                        RunProcess(o, Remaining(deadline, milliseconds(200), milliseconds(10000))));
+    if (!r.success()) {
+      std::string err(Trim(r.err.Text()));
+      if (size_t nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
+      return Unavailable("`ctr version` " + r.Describe() + (err.empty() ? "" : ": " + err));
+    }
+    PA_ASSIGN_OR_RETURN(version_, ParseCtrServerVersion(r.out.Text()));
+    return Status::Ok();
+  };
+  PA_RETURN_IF_ERROR(process_->WaitReady(timeout, probe));
+  // containerd makes its sockets 0660; only root may talk to polyarch's daemon. The 0700
+  // directory already keeps everyone else out, this keeps it so if the directory is moved.
+  for (const std::string& sock : {address_, ttrpc_address_}) {
+    if (::chmod(sock.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod 0600 " + sock);
+  }
+  return Status::Ok();
+}
+
+Status ContainerdDaemon::Interrupt(int signal, milliseconds timeout) {
+  PA_ASSIGN_OR_RETURN(ProcessResult r, process_->Interrupt(signal, timeout));
+  PA_LOG(kInfo) << "containerd (pid " << process_->pid() << ") interrupted: " << r.Describe();
+  return Status::Ok();
+}
+
+Status ContainerdDaemon::Restart(milliseconds timeout) {
+  // A SIGKILLed containerd leaves its sockets; nothing answers on them.
+  PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(address_));
+  PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(ttrpc_address_));
+  PA_RETURN_IF_ERROR(process_->Respawn());
+  PA_RETURN_IF_ERROR(
+      WriteFileAtomic(dir_ + "/containerd.pid", std::to_string(pid()) + "\n", 0600));
+  return WaitUntilReady(timeout).WithContext("restart containerd");
 }
 
 Status ContainerdDaemon::Stop(milliseconds grace) {

@@ -66,16 +66,25 @@ class ContainerdDaemon {
   // and removes sockets and the pid file. Ok when nothing is left.
   Status Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
+  // A restart, for the restart suite: `signal` (SIGTERM, SIGKILL) to containerd alone, then
+  // waits up to `timeout` for it to exit. Shims, containers, the root and state stay.
+  Status Interrupt(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Starts containerd again on the same config, root and state (after Interrupt) and waits
+  // until it answers, as Start does.
+  Status Restart(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
   std::string LogTail(size_t lines = kDaemonLogTailLines) const { return process_->LogTail(lines); }
 
  private:
   ContainerdDaemon() = default;
+  Status WaitUntilReady(std::chrono::milliseconds timeout);
 
   std::string dir_;
   std::string address_;
   std::string ttrpc_address_;
   std::string config_path_;
   std::string version_;
+  std::string ctr_path_;
   bool created_run_containerd_ = false;  // /run/containerd did not exist before this start
   std::unique_ptr<daemons_internal::DaemonProcess> process_;
 };

@@ -247,7 +247,12 @@ Status ClaimSocketPath(const std::string& socket_path) {
 
 Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
   std::unique_ptr<DaemonProcess> d(new DaemonProcess(std::move(spec)));
-  const Spec& s = d->spec_;
+  PA_RETURN_IF_ERROR(d->Launch(/*fresh_log=*/true));
+  return d;
+}
+
+Status DaemonProcess::Launch(bool fresh_log) {
+  const Spec& s = spec_;
   nlohmann::json record = {{"daemon", s.name},
                            {"dir", s.dir},
                            {"log", s.log_path},
@@ -258,9 +263,10 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
   if (s.journal != nullptr) {
     PA_RETURN_IF_ERROR(s.journal->Add({"daemon", s.dir, record}));
   }
-  // A fresh log per start: the tail quoted on failure must be this start's.
-  int log_fd =
-      ::open(s.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  // A fresh log per start: the tail quoted on failure must be this start's. A restart appends
+  // (the daemon's shutdown and restore read as one story).
+  int log_fd = ::open(s.log_path.c_str(),
+                      O_WRONLY | O_CREAT | (fresh_log ? O_TRUNC : 0) | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) return ErrnoStatus(errno, "open " + s.log_path);
   SpawnOptions o;
   o.argv = s.argv;
@@ -275,17 +281,45 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(Spec spec) {
   auto p = Subprocess::Start(o);
   ::close(log_fd);
   if (!p.ok()) {
-    if (s.journal != nullptr) (void)s.journal->Remove("daemon", s.dir);
+    if (s.journal != nullptr && fresh_log) (void)s.journal->Remove("daemon", s.dir);
     return p.status().WithContext("start " + s.name);
   }
-  d->process_ = std::move(p).value();
-  d->pid_ = d->process_->pid();
-  PA_LOG(kDebug) << "started " << s.name << " (pid " << d->pid_ << "): " << QuoteArgv(s.argv);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    process_ = std::move(p).value();
+    pid_ = process_->pid();
+    exit_.reset();
+  }
+  PA_LOG(kDebug) << "started " << s.name << " (pid " << pid_ << "): " << QuoteArgv(s.argv);
   if (s.journal != nullptr) {
-    record["pid"] = d->pid_;
+    record["pid"] = pid_;
     PA_RETURN_IF_ERROR(s.journal->Add({"daemon", s.dir, record}));
   }
-  return d;
+  return Status::Ok();
+}
+
+Result<ProcessResult> DaemonProcess::Interrupt(int signal, milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!AliveLocked()) {
+    return FailedPrecondition(spec_.name + " (pid " + std::to_string(pid_) + ") is not running");
+  }
+  // Its own process group only (Subprocess made one): shims and conmon run in sessions of
+  // their own and are not in it.
+  PA_RETURN_IF_ERROR(process_->Signal(signal));
+  exit_ = process_->Wait(timeout);
+  return *exit_;
+}
+
+Status DaemonProcess::Respawn() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (AliveLocked()) {
+      return FailedPrecondition(spec_.name + " (pid " + std::to_string(pid_) +
+                                ") is still running");
+    }
+    if (stopped_) return FailedPrecondition(spec_.name + " was stopped for good");
+  }
+  return Launch(/*fresh_log=*/false);
 }
 
 DaemonProcess::~DaemonProcess() {

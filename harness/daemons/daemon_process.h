@@ -89,12 +89,22 @@ class DaemonProcess {
   // Safe to call more than once; later calls only repeat the cleanup.
   Status Stop(std::chrono::milliseconds grace, const std::function<Status()>& after_exit = {});
 
+  // For a restart: sends `signal` (SIGTERM, SIGKILL) to the daemon alone and waits up to
+  // `timeout` for it to exit (then SIGKILL). Nothing it leaves behind is touched: what it
+  // started in sessions of their own (shims, conmon, containers) keeps running, its state and
+  // the journal entry stay. FailedPrecondition when it was not running.
+  Result<ProcessResult> Interrupt(int signal, std::chrono::milliseconds timeout);
+  // Starts the daemon again, after Interrupt or its own exit, with the same command line, on
+  // the same state; its log is appended to. The journal entry gets the new pid.
+  Status Respawn();
+
   std::string LogTail(size_t lines) const;
   // "<what>; the log <path> ends with:\n    line\n    line".
   std::string WithLogTail(std::string_view what) const;
 
  private:
   explicit DaemonProcess(Spec spec) : spec_(std::move(spec)) {}
+  Status Launch(bool fresh_log);
   bool AliveLocked();
   Status Cleanup();
 

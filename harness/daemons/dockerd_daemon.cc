@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -188,8 +190,8 @@ Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions
   PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(d->address_));
   // A private configuration file: /etc/docker/daemon.json is never read. The trust key can
   // only be moved here (there is no such flag), or dockerd writes /etc/docker/key.json.
-  nlohmann::json config = {{"deprecated-key-path", d->dir_ + "/key.json"}};
-  PA_RETURN_IF_ERROR(WriteFileAtomic(d->dir_ + "/daemon.json", config.dump(2) + "\n", 0600));
+  d->live_restore_ = options.live_restore;
+  PA_RETURN_IF_ERROR(d->WriteConfig());
   d->created_run_docker_ = !PathExists(kRunDocker);
   d->created_plugins_dir_ = !PathExists(kPluginExecRoot);
 
@@ -206,23 +208,13 @@ Result<std::unique_ptr<DockerdDaemon>> DockerdDaemon::Start(const DockerdOptions
   spec.journal = options.journal;
   PA_ASSIGN_OR_RETURN(d->process_, DaemonProcess::Spawn(std::move(spec)));
 
-  DockerdDaemon* self = d.get();
-  auto probe = [self](Clock::time_point deadline) -> Status {
-    if (!PathExists(self->address_)) return Unavailable("no socket " + self->address_ + " yet");
-    PA_ASSIGN_OR_RETURN(self->version_, ProbeEngineApi(self->address_, deadline));
-    return Status::Ok();
-  };
-  Status ready = d->process_->WaitReady(options.start_timeout, probe);
+  Status ready = d->WaitUntilReady(options.start_timeout);
   if (!ready.ok()) {
     Status stopped = d->Stop(std::chrono::seconds(2));
     if (!stopped.ok()) {
       PA_LOG(kWarning) << "after a failed start: " << stopped.ToString();
     }
     return ready.WithContext("start dockerd");
-  }
-  // dockerd makes its socket 0660 for the "docker" group; only root may use polyarch's.
-  if (::chmod(d->address_.c_str(), 0600) != 0) {
-    return ErrnoStatus(errno, "chmod 0600 " + d->address_);
   }
   PA_LOG(kInfo) << "dockerd " << d->version_.version << " (API " << d->version_.api_version
                 << ") ready on " << d->address_ << " (pid " << d->pid() << ")";
@@ -235,6 +227,79 @@ DockerdDaemon::~DockerdDaemon() {
     if (!s.ok()) {
       PA_LOG(kWarning) << s.ToString();
     }
+  }
+}
+
+nlohmann::json DockerdConfig(const std::string& dir, bool live_restore) {
+  return {{"deprecated-key-path", dir + "/key.json"}, {"live-restore", live_restore}};
+}
+
+Result<bool> ParseLiveRestoreEnabled(std::string_view json) {
+  nlohmann::json info = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!info.is_object()) return InvalidArgument("GET /info did not answer a JSON object");
+  auto it = info.find("LiveRestoreEnabled");
+  if (it == info.end() || !it->is_boolean()) {
+    return InvalidArgument("GET /info has no boolean LiveRestoreEnabled");
+  }
+  return it->get<bool>();
+}
+
+Status DockerdDaemon::WriteConfig() {
+  return WriteFileAtomic(dir_ + "/daemon.json", DockerdConfig(dir_, live_restore_).dump(2) + "\n",
+                         0600);
+}
+
+Status DockerdDaemon::WaitUntilReady(milliseconds timeout) {
+  auto probe = [this](Clock::time_point deadline) -> Status {
+    if (!PathExists(address_)) return Unavailable("no socket " + address_ + " yet");
+    PA_ASSIGN_OR_RETURN(version_, ProbeEngineApi(address_, deadline));
+    return Status::Ok();
+  };
+  PA_RETURN_IF_ERROR(process_->WaitReady(timeout, probe));
+  // dockerd makes its socket 0660 for the "docker" group; only root may use polyarch's.
+  if (::chmod(address_.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod 0600 " + address_);
+  return Status::Ok();
+}
+
+Status DockerdDaemon::Interrupt(int signal, milliseconds timeout) {
+  PA_ASSIGN_OR_RETURN(ProcessResult r, process_->Interrupt(signal, timeout));
+  PA_LOG(kInfo) << "dockerd (pid " << process_->pid() << ") interrupted: " << r.Describe();
+  return Status::Ok();
+}
+
+Status DockerdDaemon::Restart(milliseconds timeout) {
+  PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(address_));
+  PA_RETURN_IF_ERROR(process_->Respawn());
+  return WaitUntilReady(timeout).WithContext("restart dockerd");
+}
+
+Status DockerdDaemon::SetLiveRestore(bool on, milliseconds timeout) {
+  live_restore_ = on;
+  PA_RETURN_IF_ERROR(WriteConfig());
+  if (!Alive()) return Status::Ok();  // read at the next start
+  if (::kill(pid(), SIGHUP) != 0) return ErrnoStatus(errno, "kill -HUP dockerd");
+  const auto deadline = Clock::now() + timeout;
+  std::string last;
+  for (;;) {
+    auto info = UnixHttpRequest(address_, "GET", "/info", "",
+                                Remaining(deadline, milliseconds(100), milliseconds(5000)));
+    if (!info.ok()) {
+      last = info.status().message();
+    } else if (info->status != 200) {
+      last = "GET /info answered " + std::to_string(info->status);
+    } else {
+      Result<bool> enabled = ParseLiveRestoreEnabled(info->body);
+      if (enabled.ok() && *enabled == on) return Status::Ok();
+      last = enabled.ok() ? "LiveRestoreEnabled is still " + std::string(*enabled ? "true" : "false")
+                          : enabled.status().message();
+    }
+    if (Clock::now() >= deadline) {
+      return DeadlineExceeded(process_->WithLogTail("dockerd did not reload live-restore=" +
+                                                    std::string(on ? "true" : "false") + " within " +
+                                                    std::to_string(timeout.count()) + " ms (" +
+                                                    last + ")"));
+    }
+    std::this_thread::sleep_for(milliseconds(50));
   }
 }
 

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/core/journal.h"
 #include "harness/core/status.h"
 #include "harness/daemons/daemon_process.h"
@@ -42,6 +44,9 @@ struct DockerdOptions {
   std::string runtime_binary;
   // More runtimes a container may name (HostConfig.Runtime): name -> binary.
   std::map<std::string, std::string> runtimes;
+  // daemon.json's live-restore: containers keep running while dockerd is down. Off, as
+  // dockerd's own default; SetLiveRestore changes it on a running daemon.
+  bool live_restore = false;
   std::vector<std::string> extra_args;  // appended to the command line (tests: a bad flag)
   Journal* journal = nullptr;           // optional: the daemon is recorded before it starts
 };
@@ -85,10 +90,23 @@ class DockerdDaemon {
   // its data root onto itself) and removes sockets and the pid file. Ok when nothing is left.
   Status Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
+  // A restart, for the restart suite: `signal` to dockerd alone, then waits up to `timeout`
+  // for it to exit (dockerd's shutdown: with live-restore off it stops the containers first).
+  // containerd, the shims and the data root stay.
+  Status Interrupt(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Starts dockerd again on the same config and data root and waits until it answers.
+  Status Restart(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Rewrites daemon.json with live-restore `on`, makes dockerd reload it (SIGHUP) and waits
+  // until GET /info says LiveRestoreEnabled is `on`.
+  Status SetLiveRestore(bool on, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool live_restore() const { return live_restore_; }
+
   std::string LogTail(size_t lines = kDaemonLogTailLines) const { return process_->LogTail(lines); }
 
  private:
   DockerdDaemon() = default;
+  Status WaitUntilReady(std::chrono::milliseconds timeout);
+  Status WriteConfig();
 
   std::string dir_;
   std::string address_;
@@ -97,6 +115,7 @@ class DockerdDaemon {
   std::string containerd_address_;
   std::string cgroup_parent_;
   DockerVersion version_;
+  bool live_restore_ = false;
   // /run/docker and /run/docker/plugins did not exist before this start.
   bool created_run_docker_ = false;
   bool created_plugins_dir_ = false;
@@ -115,6 +134,13 @@ std::string DockerdCgroupParent(const std::string& dir, const DockerdOptions& op
 std::vector<std::string> DockerdArgs(const std::string& dockerd, const std::string& dir,
                                      const std::string& containerd_address,
                                      const DockerdOptions& options);
+
+// dockerd's daemon.json for a daemon in `dir`.
+nlohmann::json DockerdConfig(const std::string& dir, bool live_restore);
+
+// LiveRestoreEnabled from the JSON of GET /info; InvalidArgument when it is not JSON or
+// lacks the boolean. Never throws.
+Result<bool> ParseLiveRestoreEnabled(std::string_view json);
 
 // Parses the JSON of GET /version; InvalidArgument when it is not JSON or lacks Version or
 // ApiVersion. Never throws.

@@ -219,20 +219,11 @@ Result<std::unique_ptr<PodmanService>> PodmanService::Start(const PodmanServiceO
   PA_RETURN_IF_ERROR(daemons_internal::MakePrivateDir(d->run_root_));
   PA_ASSIGN_OR_RETURN(d->process_, DaemonProcess::Spawn(std::move(spec)));
 
-  PodmanService* self = d.get();
-  auto probe = [self](Clock::time_point deadline) -> Status {
-    if (!PathExists(self->address_)) return Unavailable("no socket " + self->address_ + " yet");
-    PA_ASSIGN_OR_RETURN(self->version_, ProbeEngineApi(self->address_, deadline));
-    return Status::Ok();
-  };
-  Status ready = d->process_->WaitReady(options.start_timeout, probe);
+  Status ready = d->WaitUntilReady(options.start_timeout);
   if (!ready.ok()) {
     Status stopped = d->Stop(std::chrono::seconds(2));
     if (!stopped.ok()) PA_LOG(kWarning) << "after a failed start: " << stopped.ToString();
     return ready.WithContext("start podman system service");
-  }
-  if (::chmod(d->address_.c_str(), 0600) != 0) {
-    return ErrnoStatus(errno, "chmod 0600 " + d->address_);
   }
   // podman lowers its own limits as it starts; conmon and the runtime inherit them.
   auto limits = ReadFile("/proc/" + std::to_string(d->pid()) + "/limits", 16384);
@@ -255,6 +246,29 @@ PodmanService::~PodmanService() {
     Status s = Stop();
     if (!s.ok()) PA_LOG(kWarning) << s.ToString();
   }
+}
+
+Status PodmanService::WaitUntilReady(milliseconds timeout) {
+  auto probe = [this](Clock::time_point deadline) -> Status {
+    if (!PathExists(address_)) return Unavailable("no socket " + address_ + " yet");
+    PA_ASSIGN_OR_RETURN(version_, ProbeEngineApi(address_, deadline));
+    return Status::Ok();
+  };
+  PA_RETURN_IF_ERROR(process_->WaitReady(timeout, probe));
+  if (::chmod(address_.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod 0600 " + address_);
+  return Status::Ok();
+}
+
+Status PodmanService::Interrupt(int signal, milliseconds timeout) {
+  PA_ASSIGN_OR_RETURN(ProcessResult r, process_->Interrupt(signal, timeout));
+  PA_LOG(kInfo) << "podman service (pid " << process_->pid() << ") interrupted: " << r.Describe();
+  return Status::Ok();
+}
+
+Status PodmanService::Restart(milliseconds timeout) {
+  PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(address_));
+  PA_RETURN_IF_ERROR(process_->Respawn());
+  return WaitUntilReady(timeout).WithContext("restart podman system service");
 }
 
 Status PodmanService::Stop(milliseconds grace) {

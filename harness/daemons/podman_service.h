@@ -90,9 +90,16 @@ class PodmanService {
   // blob-info cache when this start created /var/lib/containers. Ok when nothing is left.
   Status Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
+  // A restart, for the restart suite: `signal` to the service alone, then waits up to
+  // `timeout` for it to exit. conmon and the containers, storage and run root stay.
+  Status Interrupt(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Starts the service again on the same storage and waits until its API answers.
+  Status Restart(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
   std::string LogTail(size_t lines = kDaemonLogTailLines) const { return process_->LogTail(lines); }
 
  private:
+  Status WaitUntilReady(std::chrono::milliseconds timeout);
   PodmanService() = default;
 
   std::string dir_;
