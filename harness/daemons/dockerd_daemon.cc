@@ -303,6 +303,35 @@ Status DockerdDaemon::SetLiveRestore(bool on, milliseconds timeout) {
   }
 }
 
+bool VersionListsContainerd(std::string_view json) {
+  nlohmann::json v = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!v.is_object()) return false;
+  auto it = v.find("Components");
+  if (it == v.end() || !it->is_array()) return false;
+  for (const auto& c : *it) {
+    if (c.is_object() && c.value("Name", nlohmann::json()) == "containerd") return true;
+  }
+  return false;
+}
+
+Status DockerdDaemon::WaitContainerdReachable(milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string last;
+  for (;;) {
+    auto v = UnixHttpRequest(address_, "GET", "/version", "",
+                             Remaining(deadline, milliseconds(100), milliseconds(5000)));
+    if (v.ok() && v->status == 200 && VersionListsContainerd(v->body)) return Status::Ok();
+    last = !v.ok() ? v.status().message()
+                   : "GET /version answered " + std::to_string(v->status) +
+                         " without a containerd component";
+    if (Clock::now() >= deadline) {
+      return DeadlineExceeded("dockerd did not reach containerd again within " +
+                              std::to_string(timeout.count()) + " ms (" + last + ")");
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
 Status DockerdDaemon::Stop(milliseconds grace) {
   auto after_exit = [this]() -> Status {
     // The shim of one of its containers cut off mid-delete with a containerd that then

@@ -100,6 +100,9 @@ class DockerdDaemon {
   // until GET /info says LiveRestoreEnabled is `on`.
   Status SetLiveRestore(bool on, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool live_restore() const { return live_restore_; }
+  // Waits until dockerd reaches its containerd again (after containerd restarted): GET
+  // /version lists containerd among its components, which dockerd asks containerd for.
+  Status WaitContainerdReachable(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   std::string LogTail(size_t lines = kDaemonLogTailLines) const { return process_->LogTail(lines); }
 
@@ -141,6 +144,9 @@ nlohmann::json DockerdConfig(const std::string& dir, bool live_restore);
 // LiveRestoreEnabled from the JSON of GET /info; InvalidArgument when it is not JSON or
 // lacks the boolean. Never throws.
 Result<bool> ParseLiveRestoreEnabled(std::string_view json);
+
+// Whether the JSON of GET /version lists a "containerd" component. Never throws.
+bool VersionListsContainerd(std::string_view json);
 
 // Parses the JSON of GET /version; InvalidArgument when it is not JSON or lacks Version or
 // ApiVersion. Never throws.

@@ -20,8 +20,8 @@ namespace polyarch {
 
 inline const std::vector<std::string>& KnownSuites() {
   // throughput and faults are opt-in: a benchmark, and failures injected for real.
-  static const std::vector<std::string> k = {"lifecycle", "crossarch", "spec", "throughput",
-                                             "faults"};
+  static const std::vector<std::string> k = {"lifecycle",  "crossarch", "spec", "restart",
+                                             "throughput", "faults"};
   return k;
 }
 // A layer is an OCI runtime alone ("runc", "crun") or an engine over one, ENGINE:RUNTIME. The
@@ -87,7 +87,7 @@ struct ThroughputPlan {
 };
 
 struct Plan {
-  std::vector<std::string> suites = {"lifecycle", "crossarch", "spec"};
+  std::vector<std::string> suites = {"lifecycle", "crossarch", "spec", "restart"};
   std::vector<std::string> layers = KnownLayers();
   std::vector<const ArchInfo*> arches;  // empty: every arch that has an image
   std::string filter = "*";             // glob over case names ("exit_code_*", "*/s390x/*")

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 
 #include "harness/core/log.h"
@@ -88,6 +89,8 @@ void RunStack::Start(const StackOptions& options) {
                             ? (containerd_ ? containerd_->address() : "")
                             : plan_.containerd_address.substr(
                                   plan_.containerd_address.rfind("unix://", 0) == 0 ? 7 : 0);
+  external_containerd_ = !plan_.containerd_address.empty();
+  external_dockerd_ = !plan_.docker_host.empty();
   if (!plan_.containerd_address.empty()) {
     daemons["containerd"] = {{"owned", false}, {"address", containerd_address_}};
   }
@@ -239,6 +242,90 @@ json RunStack::LayersContext() const {
         slot->layer ? slot->layer->Context() : json{{"unavailable", slot->unavailable}};
   }
   return layers;
+}
+
+std::vector<RestartScenario> RunStack::RestartScenarios() {
+  auto layers_of = [this](const std::string& engine, const std::string& only = "") {
+    std::vector<RestartLayerRef> refs;
+    for (const auto& slot : layers_) {
+      if (LayerEngine(slot->name) != engine || (!only.empty() && slot->name != only)) continue;
+      refs.push_back({slot->name, slot->layer.get(), slot->unavailable});
+    }
+    return refs;
+  };
+  // A daemon that is not polyarch's, or did not start (its layers say why).
+  auto target_for = [](auto* daemon, bool external, const std::string& name) {
+    RestartTarget t;
+    t.daemon = name;
+    if (external) {
+      t.unavailable = name + " was given (not started by polyarch): polyarch restarts only its own";
+    } else if (daemon != nullptr) {
+      t.interrupt = [daemon](int signal) { return daemon->Interrupt(signal); };
+      t.restart = [daemon] { return daemon->Restart(); };
+    } else {
+      t.unavailable = name + " did not start";
+    }
+    return t;
+  };
+  std::vector<RestartScenario> out;
+  if (auto docker = layers_of("docker"); !docker.empty()) {
+    RestartTarget t = target_for(dockerd_.get(), external_dockerd_, "dockerd");
+    if (dockerd_) {
+      DockerdDaemon* d = dockerd_.get();
+      t.set_live_restore = [d](bool on) { return d->SetLiveRestore(on); };
+    }
+    const bool own = dockerd_ && dockerd_->live_restore();
+    RestartScenario off{.name = "dockerd_without_live_restore_stops_containers",
+                        .spec_ref = "dockerd live-restore off: containers stop on shutdown",
+                        .target = t,
+                        .signal = SIGTERM,
+                        .live_restore = false,
+                        .live_restore_after = own,
+                        .containers_survive = false,
+                        .layers = docker};
+    RestartScenario on = off;
+    on.name = "dockerd_live_restore_keeps_containers";
+    on.spec_ref = "dockerd live-restore: containers keep running while dockerd is down";
+    on.live_restore = true;
+    on.containers_survive = true;
+    out.push_back(std::move(off));
+    out.push_back(std::move(on));
+  }
+  for (const auto& slot : layers_) {
+    if (LayerEngine(slot->name) != "podman") continue;
+    const std::string service = "podman-" + LayerRuntime(slot->name);
+    PodmanService* found = nullptr;
+    for (const auto& p : podman_) {
+      if (p->dir().size() > service.size() &&
+          p->dir().compare(p->dir().size() - service.size() - 1, std::string::npos,
+                           "/" + service) == 0) {
+        found = p.get();
+      }
+    }
+    out.push_back({.name = "podman_service_restart_keeps_containers",
+                   .spec_ref = "podman: containers belong to conmon, not to the service",
+                   .target = target_for(found, false, service),
+                   .signal = SIGTERM,
+                   .layers = layers_of("podman", slot->name)});
+  }
+  if (auto containerd = layers_of("containerd"); !containerd.empty()) {
+    RestartTarget t = target_for(containerd_.get(), external_containerd_, "containerd");
+    // dockerd runs on this containerd: it must reach it again before the run goes on (its
+    // layers' cleanup needs it).
+    if (containerd_ && dockerd_) {
+      DockerdDaemon* d = dockerd_.get();
+      t.settle = [d] { return d->WaitContainerdReachable(); };
+    }
+    for (int signal : {SIGTERM, SIGKILL}) {
+      out.push_back({.name = signal == SIGTERM ? "containerd_sigterm_keeps_containers"
+                                               : "containerd_sigkill_keeps_containers",
+                     .spec_ref = "containerd: tasks belong to their shim and survive a restart",
+                     .target = t,
+                     .signal = signal,
+                     .layers = containerd});
+    }
+  }
+  return out;
 }
 
 void RunStack::Stop(json* layers, json* daemons, std::vector<std::string>* problems) {

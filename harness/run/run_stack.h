@@ -17,6 +17,7 @@
 #include "harness/drivers/driver.h"
 #include "harness/run/plan.h"
 #include "images/builder.h"
+#include "suites/restart/restart.h"
 
 namespace polyarch {
 
@@ -47,6 +48,13 @@ class RunStack {
   const nlohmann::json& DaemonsContext() const { return daemons_context_; }
   nlohmann::json LayersContext() const;
 
+  // The restart suite's scenarios over the plan's daemon layers, in the order they run:
+  // dockerd without and with live-restore, each podman service, containerd SIGTERM and
+  // SIGKILL (last: dockerd runs on it). A daemon polyarch did not start (--containerd-address,
+  // --docker-host) is not restarted: its scenarios' cases are skipped, saying so. The
+  // targets point into this stack.
+  std::vector<RestartScenario> RestartScenarios();
+
   // Cleans every layer up, then stops the daemons polyarch started (layers before their
   // daemons). `layers` and `daemons` get {ok, error} per name; each thing not done is added
   // to `problems`.
@@ -57,6 +65,7 @@ class RunStack {
   std::unique_ptr<DockerdDaemon> dockerd_;
   std::vector<std::unique_ptr<PodmanService>> podman_;  // one per podman layer
   std::string containerd_address_, containerd_unavailable_, dockerd_unavailable_;
+  bool external_containerd_ = false, external_dockerd_ = false;
   std::vector<std::unique_ptr<LayerSlot>> layers_;
   nlohmann::json daemons_context_ = nlohmann::json::object();
 };

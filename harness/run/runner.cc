@@ -42,6 +42,7 @@
 #include "suites/crossarch/crossarch_suite.h"
 #include "suites/faults/faults.h"
 #include "suites/lifecycle/lifecycle_suite.h"
+#include "suites/restart/restart.h"
 #include "suites/spec/spec_suite.h"
 #include "suites/throughput/throughput.h"
 
@@ -86,12 +87,14 @@ class Run {
   std::vector<Item> PlanCases();
   void RunCases(std::vector<Item> items);
   void RunOne(const Item& item, std::map<std::string, std::unique_ptr<Driver>>& drivers);
+  void RunRestart();
   void RunThroughput();
   void RunFaults();
   void Cleanup();
   int Report();
 
   SuiteEnv EnvFor(LayerSlot* slot);
+  RestartConfig RestartSettings();
   bool Wants(const char* suite) const {
     return std::find(plan_.suites.begin(), plan_.suites.end(), suite) != plan_.suites.end();
   }
@@ -117,6 +120,7 @@ class Run {
 
   std::vector<std::unique_ptr<Suite>> suites_;
   std::map<const Suite*, std::vector<CaseDef>> defs_;
+  std::vector<RestartScenario> restart_scenarios_;
 };
 
 Status Run::Preflight() {
@@ -313,6 +317,29 @@ void Run::RunCases(std::vector<Item> items) {
   std::vector<std::thread> threads;
   for (int i = 0; i < std::max(1, plan_.jobs); ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+}
+
+// The restart suite takes the run's own daemons down and back: it runs alone, after every
+// other case, one daemon at a time.
+RestartConfig Run::RestartSettings() {
+  RestartConfig c;
+  c.run_prefix = prefix_;
+  c.step_timeout = plan_.step_timeout;
+  c.jobs = plan_.jobs;
+  const std::string filter = plan_.filter;
+  c.selected = [filter](const std::string& name, const std::string& id) {
+    return GlobMatch(filter, name) || GlobMatch(filter, id);
+  };
+  c.stop = [] { return g_signal.load() != 0; };
+  c.on_start = [this](const std::string& id) { sink_->Started(id); };
+  c.on_result = [this](CaseResult r) { sink_->Add(std::move(r)); };
+  c.arch_unavailable = [this](const ArchInfo& a) { return binfmt_->Unavailable(a); };
+  return c;
+}
+
+void Run::RunRestart() {
+  if (!Wants("restart") || g_signal.load() != 0) return;
+  RunRestartSuite(RestartSettings(), restart_scenarios_, arches_);
 }
 
 // The throughput suite measures: it runs alone, after every other case, one layer at a time.
@@ -522,12 +549,17 @@ int Run::Execute() {
     int sets = static_cast<int>(arches_.size()) + (tp.mixed_arch && arches_.size() > 1 ? 1 : 0);
     total += static_cast<int>(stack_.layers().size()) * sets * per_arch_set;
   }
+  if (Wants("restart")) {
+    restart_scenarios_ = stack_.RestartScenarios();
+    total += CountRestartCases(RestartSettings(), restart_scenarios_, arches_);
+  }
   if (Wants("faults")) total += CountFaultScenarios(plan_.filter);
   sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, total, &s_.expectations);
   sink_->report().context = context_;
   sink_->report().started_at = UtcNow();
   (void)sink_->Write();
   RunCases(std::move(items));
+  RunRestart();
   RunThroughput();
   RunFaults();
   sink_->FinishProgress();
