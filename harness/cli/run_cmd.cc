@@ -34,7 +34,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
       "The main job. With no arguments: doctor pre-flight, register every QEMU emulator (F),\n"
       "build the images (cached), start a private containerd, dockerd and a podman service\n"
       "per runtime, run the lifecycle, cross-arch and spec suites over every layer (runc, crun,\n"
-      "containerd, docker and podman, each engine over runc and crun) x every arch, write\n"
+      "containerd, docker and podman, each engine over runc and crun) x every arch, then the\n"
+      "restart suite (each daemon taken down and brought back under live containers), write\n"
       "report.json, junit.xml and report.html, clean up, and exit:\n"
       "0 all pass, 1 a case failed (with --strict: or was skipped, or passed although listed\n"
       "as a known deviation), 2 usage or bad plan, 3 environment unusable, 4 interrupted (the\n"
@@ -46,7 +47,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
   cmd->add_option("--suite-file", o->suite_file, "Plan from a YAML or JSON file");
   cmd->add_option(
       "--suite", o->suites,
-      "Suites: lifecycle, crossarch, spec (the default: OCI config rules, docs/spec.md), "
+      "Suites: lifecycle, crossarch, spec (OCI config rules, docs/spec.md), restart (each "
+      "daemon taken down and brought back under live containers) - these four are the default; "
       "throughput (a benchmark: opt-in), "
       "faults (failures injected for real, each with its own daemons: opt-in)");
   cmd->add_option("--layer", o->layers,

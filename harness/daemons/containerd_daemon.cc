@@ -204,8 +204,7 @@ Status ContainerdDaemon::Restart(milliseconds timeout) {
   PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(address_));
   PA_RETURN_IF_ERROR(daemons_internal::ClaimSocketPath(ttrpc_address_));
   PA_RETURN_IF_ERROR(process_->Respawn());
-  PA_RETURN_IF_ERROR(
-      WriteFileAtomic(dir_ + "/containerd.pid", std::to_string(pid()) + "\n", 0600));
+  PA_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/containerd.pid", std::to_string(pid()) + "\n", 0600));
   return WaitUntilReady(timeout).WithContext("restart containerd");
 }
 

@@ -23,6 +23,24 @@ TEST(DaemonsParseTest, CtrServerVersionComesFromTheServerSection) {
   EXPECT_EQ(none.status().code(), Code::kNotFound);
 }
 
+TEST(DaemonsParseTest, LiveRestoreAndContainerdReachabilityAreReadWithoutThrowing) {
+  EXPECT_EQ(ParseLiveRestoreEnabled(R"({"LiveRestoreEnabled":true,"ID":"x"})").value(), true);
+  EXPECT_EQ(ParseLiveRestoreEnabled(R"({"LiveRestoreEnabled":false})").value(), false);
+  for (const char* bad : {"", "nope", "[]", R"({"LiveRestoreEnabled":"true"})", R"({})"}) {
+    EXPECT_EQ(ParseLiveRestoreEnabled(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(VersionListsContainerd(
+      R"({"Version":"20.10","Components":[{"Name":"Engine"},{"Name":"containerd","Version":"1.6"}]})"));
+  for (const char* no : {"", "{", R"({"Components":[{"Name":"Engine"}]})", R"({"Components":{}})",
+                         R"({"Components":[null,3,{"Name":7}]})"}) {
+    EXPECT_FALSE(VersionListsContainerd(no)) << no;
+  }
+  nlohmann::json cfg = DockerdConfig("/r/dockerd", true);
+  EXPECT_EQ(cfg["live-restore"], true);
+  EXPECT_EQ(cfg["deprecated-key-path"], "/r/dockerd/key.json");
+  EXPECT_EQ(DockerdConfig("/r/dockerd", false)["live-restore"], false);
+}
+
 TEST(DaemonsParseTest, DockerVersionIsParsedWithoutThrowing) {
   auto v = ParseDockerVersion(
       R"({"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12","Os":"linux"})");

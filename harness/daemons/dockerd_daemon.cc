@@ -290,14 +290,14 @@ Status DockerdDaemon::SetLiveRestore(bool on, milliseconds timeout) {
     } else {
       Result<bool> enabled = ParseLiveRestoreEnabled(info->body);
       if (enabled.ok() && *enabled == on) return Status::Ok();
-      last = enabled.ok() ? "LiveRestoreEnabled is still " + std::string(*enabled ? "true" : "false")
-                          : enabled.status().message();
+      last = enabled.ok()
+                 ? "LiveRestoreEnabled is still " + std::string(*enabled ? "true" : "false")
+                 : enabled.status().message();
     }
     if (Clock::now() >= deadline) {
-      return DeadlineExceeded(process_->WithLogTail("dockerd did not reload live-restore=" +
-                                                    std::string(on ? "true" : "false") + " within " +
-                                                    std::to_string(timeout.count()) + " ms (" +
-                                                    last + ")"));
+      return DeadlineExceeded(process_->WithLogTail(
+          "dockerd did not reload live-restore=" + std::string(on ? "true" : "false") + " within " +
+          std::to_string(timeout.count()) + " ms (" + last + ")"));
     }
     std::this_thread::sleep_for(milliseconds(50));
   }

@@ -20,8 +20,8 @@ namespace polyarch {
 
 inline const std::vector<std::string>& KnownSuites() {
   // throughput and faults are opt-in: a benchmark, and failures injected for real.
-  static const std::vector<std::string> k = {"lifecycle",  "crossarch", "spec", "restart",
-                                             "throughput", "faults"};
+  static const std::vector<std::string> k = {"lifecycle", "crossarch",  "spec",
+                                             "restart",   "throughput", "faults"};
   return k;
 }
 // A layer is an OCI runtime alone ("runc", "crun") or an engine over one, ENGINE:RUNTIME. The

@@ -174,13 +174,23 @@ std::vector<CaseDef> LifecycleSuite::Cases() const {
             // does): the state must settle to paused, and how long it took is recorded.
             if (!Settles(ctx, id, ContainerState::kPaused, "after pause", "pause_settle_ms"))
               return;
-            // 250 ms is 25 ticks of a spinning process at the usual 100 Hz.
+            // 250 ms is 25 ticks of a spinning process at the usual 100 Hz. The engine's state
+            // may say paused while the kernel's freezer is still FREEZING (podman over crun on
+            // cgroup v1 was seen to spin 2 ticks into its first window): a second window is
+            // the verdict, the first one's ticks are recorded.
             long t0 = CpuTicks(s.pid);
             std::this_thread::sleep_for(milliseconds(250));
             long t1 = CpuTicks(s.pid);
+            ctx.Metric("cpu_ticks_first_window_paused", static_cast<double>(t1 - t0));
+            if (t0 >= 0 && t1 != t0) {
+              t0 = t1;
+              std::this_thread::sleep_for(milliseconds(250));
+              t1 = CpuTicks(s.pid);
+            }
             ctx.Metric("cpu_ticks_while_paused", static_cast<double>(t1 - t0));
-            ctx.Expect(t0 >= 0 && t1 == t0, "the paused process kept using CPU (" +
-                                                std::to_string(t1 - t0) + " ticks in 250 ms)");
+            ctx.Expect(t0 >= 0 && t1 == t0,
+                       "the paused process kept using CPU (" + std::to_string(t1 - t0) +
+                           " ticks in 250 ms, after a first 250 ms window to freeze)");
             if (!ctx.Ok(ctx.Resume(id), "resume")) return;
             if (!Settles(ctx, id, ContainerState::kRunning, "after resume", "resume_settle_ms"))
               return;

@@ -1,12 +1,16 @@
 #include "suites/restart/restart.h"
 
+#include <unistd.h>
+
 #include <csignal>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <thread>
 
+#include "harness/core/fs.h"
 #include "harness/core/proc.h"
 #include "suites/suite.h"
 
@@ -43,13 +47,21 @@ int64_t NsBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
 }
 
-bool WaitProcessGone(int pid, milliseconds timeout) {
+bool Gone(const RestartConfig& c, const std::string& id, int pid) {
+  return c.process_gone ? c.process_gone(id, pid) : ProcessGone(pid);
+}
+
+bool WaitProcessGone(const RestartConfig& c, const std::string& id, int pid, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  while (!ProcessGone(pid)) {
+  while (!Gone(c, id, pid)) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(milliseconds(10));
   }
   return true;
+}
+
+std::string NotTheContainer(const RestartConfig& c, const std::string& id, int pid) {
+  return c.not_the_container ? c.not_the_container(id, pid) : ProbeProcessProblem(pid);
 }
 
 // Calls fn on every cell, `jobs` at a time; an exception ends that cell's case as an error.
@@ -92,7 +104,7 @@ std::string SkipReason(const RestartConfig& c, const RestartScenario& sc,
 }
 
 // Before the event: the containers run and their host pids are known.
-void StartContainers(const RestartScenario& sc, Cell& cell) {
+void StartContainers(const RestartConfig& c, const RestartScenario& sc, Cell& cell) {
   CaseContext& ctx = *cell.ctx;
   auto start = [&](const std::string& tag, std::string* id, int* pid) {
     *id = ctx.NewId(tag);
@@ -100,10 +112,23 @@ void StartContainers(const RestartScenario& sc, Cell& cell) {
     StateResult st = ctx.State(*id);
     if (!ctx.Ok(st, "state before the restart")) return false;
     *pid = st.pid;
-    return ctx.Expect(st.state == ContainerState::kRunning && st.pid > 0,
-                      "before the restart the container is " +
-                          std::string(ContainerStateName(st.state)) + " with pid " +
-                          std::to_string(st.pid));
+    if (!ctx.Expect(st.state == ContainerState::kRunning && st.pid > 0,
+                    "before the restart the container is " +
+                        std::string(ContainerStateName(st.state)) + " with pid " +
+                        std::to_string(st.pid))) {
+      return false;
+    }
+    // The pid is the layer's answer: it is watched and signalled only if it is the probe.
+    // Just after start the runtime's init may still be on its way to exec it (an empty
+    // command line was seen): it gets a moment.
+    std::string problem = NotTheContainer(c, *id, st.pid);
+    for (const auto deadline = Clock::now() + milliseconds(2000);
+         !problem.empty() && Clock::now() < deadline;) {
+      std::this_thread::sleep_for(milliseconds(10));
+      problem = NotTheContainer(c, *id, st.pid);
+    }
+    return ctx.Expect(problem.empty(), "the pid the layer reports, " + std::to_string(st.pid) +
+                                           ", is not the container's process: " + problem);
   };
   if (!start("a", &cell.a, &cell.pid_a)) return;
   if (sc.containers_survive && !start("b", &cell.b, &cell.pid_b)) return;
@@ -210,7 +235,7 @@ void RunScenario(const RestartConfig& c, const RestartScenario& sc,
     cell->ctx = std::make_unique<CaseContext>(*cell->driver, *cell->arch, env, &cell->result);
     all.push_back(cell.get());
   }
-  ForEach(all, c.jobs, [&](Cell& cell) { StartContainers(sc, cell); });
+  ForEach(all, c.jobs, [&](Cell& cell) { StartContainers(c, sc, cell); });
 
   std::vector<Cell*> ready;
   for (Cell* cell : all) {
@@ -228,8 +253,8 @@ void RunScenario(const RestartConfig& c, const RestartScenario& sc,
       set = sc.target.set_live_restore(*sc.live_restore);
       const std::string what = std::string("live-restore ") + (*sc.live_restore ? "on" : "off");
       for (Cell* cell : ready) {
-        cell->ctx->Note(Step("set " + what, daemon + " reload (SIGHUP)", NsBetween(t, Clock::now()),
-                             set));
+        cell->ctx->Note(
+            Step("set " + what, daemon + " reload (SIGHUP)", NsBetween(t, Clock::now()), set));
       }
       if (!set.ok()) error_all("could not set " + what + " on " + daemon + ": " + set.message());
     }
@@ -251,19 +276,26 @@ void RunScenario(const RestartConfig& c, const RestartScenario& sc,
         // exits for good.
         for (Cell* cell : ready) {
           if (sc.containers_survive) {
-            cell->ctx->Expect(!ProcessGone(cell->pid_a),
+            cell->ctx->Expect(!Gone(c, cell->a, cell->pid_a),
                               "the container's process (pid " + std::to_string(cell->pid_a) +
                                   ") ended when " + daemon + " went down");
-            ::kill(cell->pid_b, SIGKILL);
+            // Checked again just before: a pid is signalled only while it is the probe.
+            if (NotTheContainer(c, cell->b, cell->pid_b).empty()) {
+              if (c.signal_process) {
+                c.signal_process(cell->b, cell->pid_b, SIGKILL);
+              } else {
+                ::kill(cell->pid_b, SIGKILL);
+              }
+            }
           } else {
-            cell->ctx->Expect(WaitProcessGone(cell->pid_a, milliseconds(2000)),
+            cell->ctx->Expect(WaitProcessGone(c, cell->a, cell->pid_a, milliseconds(2000)),
                               daemon + " without live-restore left the container's process (pid " +
                                   std::to_string(cell->pid_a) + ") running after its shutdown");
           }
         }
         if (sc.containers_survive) {
           for (Cell* cell : ready) {
-            if (!WaitProcessGone(cell->pid_b, milliseconds(5000))) {
+            if (!WaitProcessGone(c, cell->b, cell->pid_b, milliseconds(5000))) {
               cell->ctx->Error("the container process " + std::to_string(cell->pid_b) +
                                " did not end on SIGKILL while " + daemon + " was down");
             }
@@ -337,6 +369,26 @@ void RunScenario(const RestartConfig& c, const RestartScenario& sc,
 }
 
 }  // namespace
+
+std::string ProbeProcessProblem(int pid) {
+  if (pid <= 1 || pid == ::getpid()) return "pid " + std::to_string(pid) + " is not a container's";
+  const std::string proc = "/proc/" + std::to_string(pid);
+  auto cmdline = ReadFile(proc + "/cmdline", 4096);
+  if (!cmdline.ok()) return "no process " + std::to_string(pid) + ": " + cmdline.status().message();
+  // Natively "/probe sleep 600"; under an emulator the interpreter comes first.
+  if (cmdline->find(std::string("/probe\0sleep\0", 13)) == std::string::npos) {
+    std::string shown = *cmdline;
+    std::replace(shown.begin(), shown.end(), '\0', ' ');
+    return "its command line is '" + shown.substr(0, 120) + "'";
+  }
+  char ours[64] = {}, theirs[64] = {};
+  if (::readlink("/proc/self/ns/mnt", ours, sizeof ours - 1) < 0 ||
+      ::readlink((proc + "/ns/mnt").c_str(), theirs, sizeof theirs - 1) < 0) {
+    return "its mount namespace cannot be read";
+  }
+  if (std::string(ours) == theirs) return "it runs in polyarch's own mount namespace";
+  return "";
+}
 
 int CountRestartCases(const RestartConfig& config, const std::vector<RestartScenario>& scenarios,
                       const std::vector<const ArchInfo*>& arches) {

@@ -67,16 +67,27 @@ struct RestartScenario {
 struct RestartConfig {
   std::string run_prefix;
   std::chrono::milliseconds step_timeout{60000};
-  int jobs = 2;                           // checks run side by side, each with its own driver
+  int jobs = 2;  // checks run side by side, each with its own driver
   // Whether the case (its name, its id) is selected; unset: all are.
   std::function<bool(const std::string& name, const std::string& id)> selected;
   std::chrono::milliseconds answer_timeout{60000};  // for the layer to answer again
-  std::function<bool()> stop;             // interrupted: no new event starts
+  std::function<bool()> stop;                       // interrupted: no new event starts
   std::function<void(const std::string&)> on_start;
   std::function<void(CaseResult)> on_result;
+  // The containers' host processes, replaceable for tests: whether host pid `pid` is the
+  // probe container `id` runs (a pid the layer reported is only signalled if so), whether it
+  // is gone, and a signal to it. Unset: /proc (ProbeProcessProblem) and kill(2).
+  std::function<std::string(const std::string& id, int pid)> not_the_container;
+  std::function<bool(const std::string& id, int pid)> process_gone;
+  std::function<void(const std::string& id, int pid, int signal)> signal_process;
   // Why an arch cannot run (no emulator), "" when it can.
   std::function<std::string(const ArchInfo&)> arch_unavailable;
 };
+
+// Why host pid `pid` is not a probe sleeping in a container ("" when it is): pid 1 or below,
+// polyarch itself, a process in polyarch's own mount namespace, or a command line without
+// "/probe sleep". The restart suite signals only such a process.
+std::string ProbeProcessProblem(int pid);
 
 // How many cases RunRestartSuite reports.
 int CountRestartCases(const RestartConfig& config, const std::vector<RestartScenario>& scenarios,

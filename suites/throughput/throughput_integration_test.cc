@@ -22,10 +22,9 @@ TEST(ThroughputIntegrationTest, ShortRunCarriesEveryFigureAndCleansUp) {
   // Every layer of the default run, unless the build narrows them (POLYARCH_TEST_LAYERS, set
   // from POLYARCH_WHOLE_RUN_LAYERS: the sanitizer build takes one layer per driver, as its
   // whole run). 16 containers at K = 1, 4, 8: every figure, two rounds at the largest K.
-  std::vector<std::string> args = {"run",           "--suite", "throughput", "--arch",
-                                   "amd64,s390x",   "--containers", "16", "--concurrency",
-                                   "1,4,8",         "--strict", "--no-color", "--report-dir",
-                                   reports};
+  std::vector<std::string> args = {
+      "run",           "--suite", "throughput", "--arch",     "amd64,s390x",  "--containers", "16",
+      "--concurrency", "1,4,8",   "--strict",   "--no-color", "--report-dir", reports};
   std::size_t layers = KnownLayers().size();
   const char* narrowed = std::getenv("POLYARCH_TEST_LAYERS");
   if (narrowed != nullptr && *narrowed != '\0') {
