@@ -38,9 +38,9 @@ TEST(RestartIntegrationTest, EveryDaemonLayerComesBackUnderLiveContainersAndNoth
   const std::string reports = d->path() + "/reports";
   // Every layer unless the build narrows them (POLYARCH_TEST_LAYERS: one per driver under
   // ASan); runc and crun have no daemon and get no case.
-  std::vector<std::string> args = {"run",          "--suite",  "restart",    "--arch",
-                                   "amd64,s390x",  "--strict", "--no-color", "--report-dir",
-                                   reports};
+  std::vector<std::string> args = {"run",        "--suite",      "restart",
+                                   "--arch",     "amd64,s390x",  "--strict",
+                                   "--no-color", "--report-dir", reports};
   std::vector<std::string> layers = KnownLayers();
   const char* narrowed = std::getenv("POLYARCH_TEST_LAYERS");
   if (narrowed != nullptr && *narrowed != '\0') {
@@ -58,7 +58,8 @@ TEST(RestartIntegrationTest, EveryDaemonLayerComesBackUnderLiveContainersAndNoth
   std::set<std::string> expected, seen;
   for (const auto& l : layers) {
     for (const auto& s : ScenariosOf(l)) {
-      for (const char* arch : {"amd64", "s390x"}) expected.insert("restart/" + l + "/" + arch + "/" + s);
+      for (const char* arch : {"amd64", "s390x"})
+        expected.insert("restart/" + l + "/" + arch + "/" + s);
     }
   }
   ASSERT_FALSE(expected.empty());
@@ -68,7 +69,8 @@ TEST(RestartIntegrationTest, EveryDaemonLayerComesBackUnderLiveContainersAndNoth
     seen.insert(id);
     EXPECT_EQ(c["status"], "pass") << c.value("reason", "");
     const json& m = c["metrics"];
-    for (const char* k : {"daemon_exit_ms", "restart_ms", "downtime_ms", "answer_after_restart_ms"}) {
+    for (const char* k :
+         {"daemon_exit_ms", "restart_ms", "downtime_ms", "answer_after_restart_ms"}) {
       ASSERT_TRUE(m.contains(k)) << k;
       EXPECT_GT(m[k].get<double>(), 0) << k;
     }

@@ -101,12 +101,13 @@ TEST(RestartSuiteTest, ADaemonThatKeepsItsContainersPassesEveryCaseAndLeavesNone
   for (const auto& r : h.results) {
     EXPECT_EQ(r.status, CaseStatus::kPass) << r.Id() << ": " << r.reason;
     EXPECT_EQ(r.suite, "restart");
-    for (const char* m : {"daemon_exit_ms", "restart_ms", "downtime_ms", "answer_after_restart_ms"}) {
+    for (const char* m :
+         {"daemon_exit_ms", "restart_ms", "downtime_ms", "answer_after_restart_ms"}) {
       EXPECT_TRUE(r.metrics.count(m)) << m;
     }
   }
-  EXPECT_EQ(h.results[0].Id(), "restart/fake/" + std::string(HostArch()->name) +
-                                   "/fake_restart_keeps_containers");
+  EXPECT_EQ(h.results[0].Id(),
+            "restart/fake/" + std::string(HostArch()->name) + "/fake_restart_keeps_containers");
   EXPECT_EQ(h.interrupts, 1) << "one event serves every arch";
   EXPECT_EQ(h.restarts, 1);
   EXPECT_EQ(h.signals, 2) << "one container per case exits while the daemon is down";
@@ -161,8 +162,7 @@ TEST(RestartSuiteTest, APidThatIsNotTheContainersIsNeverSignalled) {
   ASSERT_EQ(h.results.size(), 2u);
   for (const auto& r : h.results) {
     EXPECT_EQ(r.status, CaseStatus::kFail);
-    EXPECT_NE(r.reason.find("is not the container's process: its command line"),
-              std::string::npos)
+    EXPECT_NE(r.reason.find("is not the container's process: its command line"), std::string::npos)
         << r.reason;
   }
   EXPECT_EQ(h.signals, 0);
