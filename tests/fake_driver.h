@@ -202,6 +202,21 @@ class FakeDriver : public Driver {
   std::shared_ptr<FakeStack> s_;
 };
 
+// A layer over the fake stack: every driver it makes shares the stack.
+class FakeLayer : public Layer {
+ public:
+  explicit FakeLayer(std::shared_ptr<FakeStack> s) : s_(std::move(s)) {}
+  std::string_view name() const override { return "fake"; }
+  Capabilities capabilities() const override { return s_->caps; }
+  nlohmann::json Context() const override { return {}; }
+  Status Supports(const ArchInfo&) const override { return Status::Ok(); }
+  std::unique_ptr<Driver> NewDriver() override { return std::make_unique<FakeDriver>(s_); }
+  Status Cleanup() override { return Status::Ok(); }
+
+ private:
+  std::shared_ptr<FakeStack> s_;
+};
+
 }  // namespace polyarch::testing
 
 #endif  // POLYARCH_TESTS_FAKE_DRIVER_H_

@@ -10,26 +10,13 @@
 namespace polyarch {
 namespace {
 
+using testing::FakeLayer;
 using testing::FakeStack;
-
-class RestartFakeLayer : public Layer {
- public:
-  explicit RestartFakeLayer(std::shared_ptr<FakeStack> s) : s_(std::move(s)) {}
-  std::string_view name() const override { return "fake"; }
-  Capabilities capabilities() const override { return s_->caps; }
-  nlohmann::json Context() const override { return {}; }
-  Status Supports(const ArchInfo&) const override { return Status::Ok(); }
-  std::unique_ptr<Driver> NewDriver() override { return std::make_unique<testing::FakeDriver>(s_); }
-  Status Cleanup() override { return Status::Ok(); }
-
- private:
-  std::shared_ptr<FakeStack> s_;
-};
 
 // A daemon over the fake stack, and the host's view of the fake containers' processes.
 struct Harness {
   std::shared_ptr<FakeStack> stack = std::make_shared<FakeStack>();
-  RestartFakeLayer layer{stack};
+  FakeLayer layer{stack};
   bool shutdown_stops_containers = false;
   Status restart_answer = Status::Ok();
   std::string not_the_container;  // what the host check says of every pid

@@ -8,19 +8,7 @@
 namespace polyarch {
 namespace {
 
-class FakeLayer : public Layer {
- public:
-  explicit FakeLayer(std::shared_ptr<testing::FakeStack> s) : s_(std::move(s)) {}
-  std::string_view name() const override { return "fake"; }
-  Capabilities capabilities() const override { return s_->caps; }
-  nlohmann::json Context() const override { return {}; }
-  Status Supports(const ArchInfo&) const override { return Status::Ok(); }
-  std::unique_ptr<Driver> NewDriver() override { return std::make_unique<testing::FakeDriver>(s_); }
-  Status Cleanup() override { return Status::Ok(); }
-
- private:
-  std::shared_ptr<testing::FakeStack> s_;
-};
+using testing::FakeLayer;
 
 TEST(ThroughputTest, ClosedLoopCountsEveryContainerAndLeavesNone) {
   auto stack = std::make_shared<testing::FakeStack>();
