@@ -37,6 +37,7 @@ void AddBinfmtCommand(CLI::App& app, const GlobalOptions& global, int& exit_code
 void AddCleanupCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddImagesCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddCompareCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void AddMergeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
                    const std::string& command_line);
 

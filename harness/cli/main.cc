@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   AddCleanupCommand(app, global, exit_code);
   AddImagesCommand(app, global, exit_code);
   AddCompareCommand(app, global, exit_code);
+  AddMergeCommand(app, global, exit_code);
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   AddRunCommand(app, global, exit_code, command_line);

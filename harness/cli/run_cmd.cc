@@ -10,6 +10,7 @@
 #include "harness/run/expectations.h"
 #include "harness/run/plan.h"
 #include "harness/run/runner.h"
+#include "harness/run/shard.h"
 
 namespace polyarch {
 
@@ -27,6 +28,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
     bool keep = false, strict = false, no_color = false;
     std::vector<std::string> expectations;
     bool no_builtin_expectations = false;
+    std::string shard, shard_weights, node;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
@@ -99,6 +101,17 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
                   "(writes compare.json; a regression makes the exit code 1)");
   cmd->add_option("--max-regression", o->max_regression,
                   "Threshold for --baseline: '10%' or '0.1' (default 10%)");
+  cmd->add_option("--shard", o->shard,
+                  "Run only part I of N of the plan (e.g. 2/3): N runs with I = 1..N cover it "
+                  "exactly once, cut by case id so every machine cuts it the same; a restart "
+                  "scenario, the throughput suite and the fault suite each stay whole. "
+                  "`polyarch merge` joins the N reports");
+  cmd->add_option("--shard-weights", o->shard_weights,
+                  "With --shard: an earlier report.json whose case durations balance the parts "
+                  "(heaviest first to the lightest part) instead of cutting by id alone");
+  cmd->add_option("--node", o->node,
+                  "The host's name in the report (default: its hostname), e.g. a Kubernetes "
+                  "node name; `polyarch merge` tells hosts apart by it");
   auto* tp = cmd->add_option_group("throughput", "For --suite throughput");
   tp->add_option("--cycle", o->cycle,
                  "One container's cycle: run (one call of the stack: `crun run`, `runc run`), "
@@ -169,6 +182,22 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int& exit_code,
         ks.push_back(static_cast<int>(k));
       }
       plan.throughput.concurrency = ks;
+    }
+    if (given("--shard")) {
+      auto shard = ParseShard(o->shard);
+      if (!shard.ok()) return shard.status();
+      plan.shard_index = shard->index;
+      plan.shard_count = shard->count;
+    }
+    if (given("--shard-weights")) {
+      // Read now so a bad file is refused before the run; the run reads it again.
+      auto w = LoadShardWeights(o->shard_weights);
+      if (!w.ok()) return w.status();
+      plan.shard_weights = o->shard_weights;
+    }
+    if (given("--node")) {
+      if (o->node.empty()) return InvalidArgument("--node needs a name");
+      plan.node = o->node;
     }
     if (given("--baseline")) plan.baseline = o->baseline;
     if (given("--max-regression")) {

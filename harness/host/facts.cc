@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -110,6 +111,38 @@ Result<CgroupLayout> DetectCgroupLayout() {
   return ParseCgroupLayout(mountinfo, controllers, proc_cgroups);
 }
 
+int64_t ParseMemTotal(std::string_view meminfo) {
+  std::istringstream in{std::string(meminfo)};
+  std::string key;
+  int64_t kib = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    if (fields >> key >> kib && key == "MemTotal:") return kib * 1024;
+  }
+  return 0;
+}
+
+std::string ParseOsReleaseName(std::string_view os_release) {
+  std::map<std::string, std::string> kv;
+  std::istringstream in{std::string(os_release)};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos || line[0] == '#') continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    kv[line.substr(0, eq)] = value;
+  }
+  if (!kv["PRETTY_NAME"].empty()) return kv["PRETTY_NAME"];
+  std::string name = kv["NAME"];
+  if (!kv["VERSION_ID"].empty()) name += (name.empty() ? "" : " ") + kv["VERSION_ID"];
+  return name;
+}
+
 HostFacts CollectHostFacts() {
   HostFacts f;
   struct utsname u {};
@@ -130,6 +163,19 @@ HostFacts CollectHostFacts() {
     }
   }
   f.cpus = static_cast<int>(std::thread::hardware_concurrency());
+  if (auto m = ReadFile("/proc/meminfo"); m.ok()) f.memory_bytes = ParseMemTotal(*m);
+  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+    if (auto r = ReadFile(path); r.ok()) {
+      f.distro = ParseOsReleaseName(*r);
+      break;
+    }
+  }
+  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+    if (auto r = ReadFile(path); r.ok() && !Trim(*r).empty()) {
+      f.machine_id = std::string(Trim(*r));
+      break;
+    }
+  }
   if (auto l = DetectCgroupLayout(); l.ok()) f.cgroups = *l;
   return f;
 }

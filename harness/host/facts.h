@@ -3,6 +3,7 @@
 #ifndef POLYARCH_HARNESS_HOST_FACTS_H_
 #define POLYARCH_HARNESS_HOST_FACTS_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +44,16 @@ struct HostFacts {
   std::string machine;    // uname -m
   std::string cpu_model;  // /proc/cpuinfo "model name"
   int cpus = 0;
+  int64_t memory_bytes = 0;  // /proc/meminfo MemTotal
+  std::string distro;        // /etc/os-release PRETTY_NAME
+  // /etc/machine-id as read: never reported as is (reports carry a hash of it).
+  std::string machine_id;
   CgroupLayout cgroups;
 };
+// Pure: MemTotal of /proc/meminfo in bytes (0 when absent), PRETTY_NAME of os-release text
+// (NAME VERSION_ID when it has none).
+int64_t ParseMemTotal(std::string_view meminfo);
+std::string ParseOsReleaseName(std::string_view os_release);
 HostFacts CollectHostFacts();
 
 // First line of `<program> <version_flag>`, or the error; bounded by a short deadline.

@@ -71,3 +71,20 @@ TEST(FactsTest, ThisHostIsDescribed) {
 
 }  // namespace
 }  // namespace polyarch
+
+namespace polyarch {
+namespace {
+
+TEST(HostIdentityTest, MemTotalAndDistroName) {
+  EXPECT_EQ(ParseMemTotal("MemFree:  100 kB\nMemTotal:       24683568 kB\n"), 24683568LL * 1024);
+  EXPECT_EQ(ParseMemTotal("MemFree: 1 kB\n"), 0);
+  EXPECT_EQ(ParseMemTotal(""), 0);
+  EXPECT_EQ(ParseOsReleaseName("NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 "
+                               "(bookworm)\"\nVERSION_ID=\"12\"\n"),
+            "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(ParseOsReleaseName("# comment\nNAME=Alpine\nVERSION_ID='3.19'\n"), "Alpine 3.19");
+  EXPECT_EQ(ParseOsReleaseName("garbage without equals\n"), "");
+}
+
+}  // namespace
+}  // namespace polyarch

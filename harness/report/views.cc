@@ -205,9 +205,17 @@ std::vector<std::pair<std::string, std::string>> ContextBasics(const nlohmann::j
     if (!v.empty()) out.emplace_back(path, std::move(v));
   };
   for (const char* path :
-       {"host.hostname", "host.kernel", "host.machine", "host.cpu_model", "host.cpus",
-        "host.cgroup_mode", "polyarch.version", "polyarch.command_line", "qemu.version"}) {
+       {"host.node", "host.hostname", "host.machine_id", "host.kernel", "host.machine",
+        "host.cpu_model", "host.cpus", "host.memory_bytes", "host.distro", "host.cgroup_mode",
+        "polyarch.version", "polyarch.command_line", "polyarch.plan_fingerprint",
+        "polyarch.shard.index", "polyarch.shard.count", "qemu.version"}) {
     add(path);
+  }
+  if (auto host = context.is_object() ? context.find("host") : context.end();
+      host != context.end() && host->is_object()) {
+    if (auto tools = host->find("tools"); tools != host->end() && tools->is_object()) {
+      for (const auto& [name, value] : tools->items()) add("host.tools." + name);
+    }
   }
   for (const char* group : {"runtimes", "layers", "daemons"}) {
     auto it = context.is_object() ? context.find(group) : context.end();

@@ -101,7 +101,8 @@ std::vector<std::string> ReportWarnings(const RunReport& report);
 std::string ContextValue(const nlohmann::json& context, std::string_view dotted_path);
 
 // The context facts every reporter's header shows, as (label, value) pairs in a fixed order,
-// leaving out what the context lacks: host.*, polyarch.*, qemu.version, then the version of
+// leaving out what the context lacks: host.* (host.tools.* last), polyarch.* (with the plan
+// fingerprint and shard), qemu.version, then the version of
 // each runtime, layer and daemon recorded (runtimes.<name>.version, layers.<name>.version,
 // daemons.<name>.version).
 std::vector<std::pair<std::string, std::string>> ContextBasics(const nlohmann::json& context);

@@ -153,6 +153,10 @@ nlohmann::json Plan::ToJson() const {
           {"docker_host", docker_host},
           {"expectations", expectations},
           {"builtin_expectations", builtin_expectations},
+          {"shard",
+           shard_count > 0 ? std::to_string(shard_index) + "/" + std::to_string(shard_count) : ""},
+          {"shard_weights", shard_weights},
+          {"node", node},
           {"throughput",
            {{"cycle", throughput.cycle},
             {"containers", throughput.containers},
@@ -303,6 +307,14 @@ Status ValidatePlan(const Plan& p) {
                              "host (" +
                              p.docker_host + ")");
     }
+  }
+  if (p.shard_count < 0 || p.shard_index < 0 || p.shard_index > p.shard_count ||
+      (p.shard_count > 0 && p.shard_index < 1)) {
+    return InvalidArgument("shard " + std::to_string(p.shard_index) + "/" +
+                           std::to_string(p.shard_count) + " is not I/N with 1 <= I <= N");
+  }
+  if (!p.shard_weights.empty() && p.shard_count == 0) {
+    return InvalidArgument("shard weights balance shards: give --shard I/N with them");
   }
   if (p.throughput.concurrency.empty()) return InvalidArgument("throughput needs a concurrency");
   const auto& cycles = KnownCycles();

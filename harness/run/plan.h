@@ -106,6 +106,11 @@ struct Plan {
   std::vector<std::string> expectations;
   bool builtin_expectations = true;  // apply suites/expectations.json, carried by the binary
   ThroughputPlan throughput;
+  // --shard I/N (harness/run/shard.h): run only the I-th of N parts; 0/0 runs everything.
+  int shard_index = 0;
+  int shard_count = 0;
+  std::string shard_weights;  // an earlier report.json whose durations balance the shards
+  std::string node;           // the host's name in reports (default: the hostname)
 
   nlohmann::json ToJson() const;
 };

@@ -38,7 +38,9 @@
 #include "harness/run/report_sink.h"
 #include "harness/run/run_binfmt.h"
 #include "harness/run/run_stack.h"
+#include "harness/run/shard.h"
 #include "images/builder.h"
+#include "images/digest.h"
 #include "suites/crossarch/crossarch_suite.h"
 #include "suites/faults/faults.h"
 #include "suites/lifecycle/lifecycle_suite.h"
@@ -94,10 +96,20 @@ class Run {
   int Report();
 
   SuiteEnv EnvFor(LayerSlot* slot);
-  RestartConfig RestartSettings();
+  // sharded false: every scenario the filter selects, whichever shard owns it.
+  RestartConfig RestartSettings(bool sharded = true);
   bool Wants(const char* suite) const {
     return std::find(plan_.suites.begin(), plan_.suites.end(), suite) != plan_.suites.end();
   }
+  // Whether this run (its shard, if it is one) runs the unit (harness/run/shard.h).
+  bool Owns(const std::string& unit) const {
+    if (plan_.shard_count == 0) return true;
+    auto it = shard_of_.find(unit);
+    return it != shard_of_.end() && it->second == plan_.shard_index;
+  }
+  // Cuts the plan into units, records the plan's fingerprint (and the shard) in the context
+  // and, for a shard, keeps only its own items; false when the weights cannot be read.
+  Status ApplyShard(std::vector<Item>* items);
   // The fault suite brings its own daemons and layers: a run of it alone needs none of the
   // run's, only the native image.
   bool FaultsOnly() const { return plan_.suites == std::vector<std::string>{"faults"}; }
@@ -115,6 +127,7 @@ class Run {
   std::vector<const ArchInfo*> arches_;
   std::unique_ptr<RunBinfmt> binfmt_;  // the run's emulators, once the journal is open
   ImageSet images_;
+  std::map<std::string, int> shard_of_;  // unit -> shard, when sharded
 
   RunStack stack_;
 
@@ -170,13 +183,34 @@ Status Run::Preflight() {
                           {"command_line", s_.command_line},
                           {"run_id", run_id_},
                           {"plan", plan_.ToJson()}};
-  context_["host"] = {{"hostname", h.hostname},
-                      {"kernel", h.kernel.release},
-                      {"machine", h.machine},
-                      {"cpu_model", h.cpu_model},
-                      {"cpus", h.cpus},
-                      {"cgroup_mode", CgroupModeName(h.cgroups.mode)},
-                      {"cgroup_v2_controllers", h.cgroups.v2_controllers}};
+  context_["host"] = {
+      {"node", plan_.node.empty() ? h.hostname : plan_.node},
+      {"hostname", h.hostname},
+      // Hashed: it tells two hosts apart without publishing the id itself.
+      {"machine_id",
+       h.machine_id.empty() ? std::string() : Sha256Hex("polyarch:" + h.machine_id).substr(0, 16)},
+      {"kernel", h.kernel.release},
+      {"machine", h.machine},
+      {"cpu_model", h.cpu_model},
+      {"cpus", h.cpus},
+      {"memory_bytes", h.memory_bytes},
+      {"distro", h.distro},
+      {"cgroup_mode", CgroupModeName(h.cgroups.mode)},
+      {"cgroup_v2_controllers", h.cgroups.v2_controllers}};
+  // The programs of every layer as installed on the host (the layers' own entries say what a
+  // --runtime-binary or an external daemon answered).
+  json tools = json::object();
+  for (const auto& [name, flag] :
+       std::vector<std::pair<std::string, std::string>>{{"runc", "--version"},
+                                                        {"crun", "--version"},
+                                                        {"containerd", "--version"},
+                                                        {"dockerd", "--version"},
+                                                        {"podman", "--version"},
+                                                        {"conmon", "--version"}}) {
+    ToolVersion v = ProbeToolVersion(name, flag);
+    tools[name] = v.path.empty() ? std::string() : v.version;
+  }
+  context_["host"]["tools"] = tools;
   context_["doctor"] = {{"ok", doctor.Count(CheckStatus::kOk)},
                         {"warn", doctor.Count(CheckStatus::kWarn)},
                         {"fail", doctor.Count(CheckStatus::kFail)},
@@ -321,13 +355,14 @@ void Run::RunCases(std::vector<Item> items) {
 
 // The restart suite takes the run's own daemons down and back: it runs alone, after every
 // other case, one daemon at a time.
-RestartConfig Run::RestartSettings() {
+RestartConfig Run::RestartSettings(bool sharded) {
   RestartConfig c;
   c.run_prefix = prefix_;
   c.step_timeout = plan_.step_timeout;
   c.jobs = plan_.jobs;
   const std::string filter = plan_.filter;
-  c.selected = [filter](const std::string& name, const std::string& id) {
+  c.selected = [this, filter, sharded](const std::string& name, const std::string& id) {
+    if (sharded && !Owns(ShardUnitOf("restart", id, name))) return false;
     return GlobMatch(filter, name) || GlobMatch(filter, id);
   };
   c.stop = [] { return g_signal.load() != 0; };
@@ -337,6 +372,61 @@ RestartConfig Run::RestartSettings() {
   return c;
 }
 
+Status Run::ApplyShard(std::vector<Item>* items) {
+  std::vector<std::string> units;
+  auto unit_of = [](const Item& i) {
+    return ShardUnitOf(i.suite->name(),
+                       std::string(i.suite->name()) + "/" + i.slot->name + "/" +
+                           std::string(i.arch->name) + "/" + i.def->name,
+                       i.def->name);
+  };
+  for (const Item& i : *items) units.push_back(unit_of(i));
+  if (Wants("restart")) {
+    RestartConfig all = RestartSettings(/*sharded=*/false);
+    for (const RestartScenario& sc : restart_scenarios_) {
+      if (CountRestartCases(all, {sc}, arches_) > 0) units.push_back("restart/" + sc.name);
+    }
+  }
+  if (Wants("throughput")) units.emplace_back("throughput");
+  if (Wants("faults") && CountFaultScenarios(plan_.filter) > 0) units.emplace_back("faults");
+  std::vector<std::string> arch_names;
+  for (const ArchInfo* a : arches_) arch_names.emplace_back(a->name);
+  json selection = {{"suites", plan_.suites},
+                    {"layers", plan_.layers},
+                    {"arches", arch_names},
+                    {"filter", plan_.filter},
+                    {"repeat", plan_.repeat}};
+  if (Wants("throughput")) selection["throughput"] = plan_.ToJson()["throughput"];
+  const std::string fingerprint = PlanFingerprint(units, selection);
+  context_["polyarch"]["plan_fingerprint"] = fingerprint;
+  std::set<std::string> unique(units.begin(), units.end());
+  context_["polyarch"]["plan_units"] = unique.size();
+  if (plan_.shard_count == 0) return Status::Ok();
+
+  std::map<std::string, double> weights;
+  if (!plan_.shard_weights.empty()) {
+    PA_ASSIGN_OR_RETURN(weights, LoadShardWeights(plan_.shard_weights));
+  }
+  shard_of_ = AssignShards(units, plan_.shard_count, weights);
+  int mine = 0;
+  for (const auto& [unit, shard] : shard_of_) mine += shard == plan_.shard_index;
+  json shard = {{"index", plan_.shard_index},
+                {"count", plan_.shard_count},
+                {"units", mine},
+                {"weights", plan_.shard_weights}};
+  if (!weights.empty()) {
+    std::vector<double> loads = ShardLoads(shard_of_, plan_.shard_count, weights);
+    shard["predicted_seconds"] = loads;
+  }
+  context_["polyarch"]["shard"] = shard;
+  const size_t before = items->size();
+  std::erase_if(*items, [&](const Item& i) { return !Owns(unit_of(i)); });
+  PA_LOG(kInfo) << "shard " << plan_.shard_index << "/" << plan_.shard_count << ": " << mine
+                << " of " << unique.size() << " units of plan " << fingerprint << " ("
+                << items->size() << " of " << before << " cases of the case suites)";
+  return Status::Ok();
+}
+
 void Run::RunRestart() {
   if (!Wants("restart") || g_signal.load() != 0) return;
   RunRestartSuite(RestartSettings(), restart_scenarios_, arches_);
@@ -344,7 +434,7 @@ void Run::RunRestart() {
 
 // The throughput suite measures: it runs alone, after every other case, one layer at a time.
 void Run::RunThroughput() {
-  if (!Wants("throughput")) return;
+  if (!Wants("throughput") || !Owns("throughput")) return;
   const ThroughputPlan& tp = plan_.throughput;
   ThroughputRunConfig c;
   // ValidatePlan accepted the cycle, and KnownCycles() are the names ParseCyclePath reads.
@@ -375,7 +465,7 @@ void Run::RunThroughput() {
 // The fault suite injects failures for real: it runs alone, after every other case, each
 // scenario with daemons and layers of its own under the run directory.
 void Run::RunFaults() {
-  if (!Wants("faults")) return;
+  if (!Wants("faults") || !Owns("faults")) return;
   FaultsConfig c;
   c.dir = run_dir_ + "/faults";
   c.images = &images_;
@@ -542,18 +632,22 @@ int Run::Execute() {
     context_["layers"] = stack_.LayersContext();
   }
   std::vector<Item> items = PlanCases();
+  if (Wants("restart")) restart_scenarios_ = stack_.RestartScenarios();
+  if (Status s = ApplyShard(&items); !s.ok()) {
+    PA_LOG(kError) << s.message();
+    Cleanup();
+    restore();
+    return ExitCodeFor(s);
+  }
   int total = static_cast<int>(items.size());
-  if (Wants("throughput")) {
+  if (Wants("throughput") && Owns("throughput")) {
     const ThroughputPlan& tp = plan_.throughput;
     int per_arch_set = static_cast<int>(tp.concurrency.size()) * tp.trials;
     int sets = static_cast<int>(arches_.size()) + (tp.mixed_arch && arches_.size() > 1 ? 1 : 0);
     total += static_cast<int>(stack_.layers().size()) * sets * per_arch_set;
   }
-  if (Wants("restart")) {
-    restart_scenarios_ = stack_.RestartScenarios();
-    total += CountRestartCases(RestartSettings(), restart_scenarios_, arches_);
-  }
-  if (Wants("faults")) total += CountFaultScenarios(plan_.filter);
+  if (Wants("restart")) total += CountRestartCases(RestartSettings(), restart_scenarios_, arches_);
+  if (Wants("faults") && Owns("faults")) total += CountFaultScenarios(plan_.filter);
   sink_ = std::make_unique<ReportSink>(report_dir_, s_.tty, total, &s_.expectations);
   sink_->report().context = context_;
   sink_->report().started_at = UtcNow();
