@@ -151,7 +151,17 @@ SpecOutcome Observe(CaseContext& ctx, const SpecConfig& cfg) {
   if (!ctx.Run(spec)) return fail("the container with the " + cfg.name + " config did not run");
   StateResult st = ctx.State(out.obs.id);
   if (!ctx.Ok(st, "state")) return fail("state failed: " + st.status.ToString());
-  if (st.pid <= 0) return fail("state reports no pid for the running container");
+  if (st.pid <= 0) {
+    // Say what the layer saw: a container that already ended (its exit code) is another
+    // failure than one the layer cannot find the process of.
+    std::string why = "state reports no pid for the running container (state '" +
+                      std::string(ContainerStateName(st.state)) + "'";
+    if (st.state == ContainerState::kStopped) {
+      WaitResult w = ctx.Wait(out.obs.id, std::chrono::milliseconds(500));
+      if (w.exited) why += ", exit code " + std::to_string(w.exit_code);
+    }
+    return fail(why + ")");
+  }
   const int pid = st.pid;
   const std::string record = "/proc/" + std::to_string(pid) + "/root" + kRecordPath;
   const auto deadline = std::chrono::steady_clock::now() + kRecordDeadline;
