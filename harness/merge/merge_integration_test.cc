@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <set>
 
 #include "cli_runner.h"
 #include "harness/core/fs.h"
@@ -22,8 +23,8 @@ using ::testing::HasSubstr;
 using testing::RunPolyarch;
 
 // The plan every "node" and shard runs: two runtimes, native and one emulated arch.
-const std::vector<std::string> kPlan = {"--layer", "runc,crun", "--arch",  "amd64,s390x",
-                                        "--suite", "lifecycle,spec", "--jobs", "2",
+const std::vector<std::string> kPlan = {"--layer",    "runc,crun",      "--arch", "amd64,s390x",
+                                        "--suite",    "lifecycle,spec", "--jobs", "2",
                                         "--no-color", "--strict"};
 
 class FleetIntegrationTest : public ::testing::Test {
@@ -37,8 +38,8 @@ class FleetIntegrationTest : public ::testing::Test {
 
   // polyarch run as node `node` with its own state directory; the report goes to <dir>/<node>.
   ProcessResult RunAs(const std::string& node, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--state-dir", Path("state-" + node), "run", "--node", node,
-                                     "--report-dir", Path(node)};
+    std::vector<std::string> args = {"--state-dir", Path("s-" + node), "run",     "--node",
+                                     node,          "--report-dir",    Path(node)};
     args.insert(args.end(), kPlan.begin(), kPlan.end());
     args.insert(args.end(), extra.begin(), extra.end());
     return RunPolyarch(args, std::chrono::seconds(600));
@@ -101,8 +102,8 @@ TEST_F(FleetIntegrationTest, ShardsMergeToTheUnshardedRunAndTheFleetShowsTheBrok
   std::vector<std::string> shard_reports;
   for (int i = 1; i <= 3; ++i) {
     std::string node = "shard-" + std::to_string(i);
-    ProcessResult s = RunAs(node, {"--shard", std::to_string(i) + "/3", "--shard-weights",
-                                   Path("node-a/report.json")});
+    ProcessResult s = RunAs(
+        node, {"--shard", std::to_string(i) + "/3", "--shard-weights", Path("node-a/report.json")});
     ASSERT_EQ(s.exit_code, 0) << s.out.Text() << s.err.Text();
     json r = ReadFleetJson(Path(node + "/report.json"));
     EXPECT_EQ(r["context"]["polyarch"]["plan_fingerprint"], fingerprint);
@@ -119,8 +120,8 @@ TEST_F(FleetIntegrationTest, ShardsMergeToTheUnshardedRunAndTheFleetShowsTheBrok
     shard_reports.push_back(Path(node + "/report.json"));
   }
   // Given in another order: the merge does not care.
-  ProcessResult m = RunPolyarch({"merge", shard_reports[2], shard_reports[0],
-                                 Path("shard-2"), "--out", Path("merged"), "--no-color"});
+  ProcessResult m = RunPolyarch({"merge", shard_reports[2], shard_reports[0], Path("shard-2"),
+                                 "--out", Path("merged"), "--no-color"});
   ASSERT_EQ(m.exit_code, 0) << m.out.Text() << m.err.Text();
   const json merged = ReadFleetJson(Path("merged/report.json"));
   ASSERT_TRUE(merged.is_object());
@@ -131,8 +132,8 @@ TEST_F(FleetIntegrationTest, ShardsMergeToTheUnshardedRunAndTheFleetShowsTheBrok
   EXPECT_TRUE(PathExists(Path("merged/junit.xml")));
   EXPECT_TRUE(PathExists(Path("merged/report.html")));
   // compare takes the merged report like any other.
-  ProcessResult cmp = RunPolyarch({"compare", Path("node-a/report.json"),
-                                   Path("merged/report.json"), "--strict"});
+  ProcessResult cmp =
+      RunPolyarch({"compare", Path("node-a/report.json"), Path("merged/report.json"), "--strict"});
   EXPECT_EQ(cmp.exit_code, 0) << cmp.out.Text() << cmp.err.Text();
 
   // A shard missing, given twice, or merged with a whole run: exit 2, naming what is wrong.
@@ -140,12 +141,12 @@ TEST_F(FleetIntegrationTest, ShardsMergeToTheUnshardedRunAndTheFleetShowsTheBrok
       RunPolyarch({"merge", shard_reports[0], shard_reports[1], "--out", Path("bad")});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.err.Text(), HasSubstr("3/3"));
-  ProcessResult twice = RunPolyarch({"merge", shard_reports[0], shard_reports[1],
-                                     shard_reports[1], shard_reports[2], "--out", Path("bad")});
+  ProcessResult twice = RunPolyarch({"merge", shard_reports[0], shard_reports[1], shard_reports[1],
+                                     shard_reports[2], "--out", Path("bad")});
   EXPECT_EQ(twice.exit_code, 2);
   EXPECT_THAT(twice.err.Text(), HasSubstr(shard_reports[1]));
-  ProcessResult mixed = RunPolyarch(
-      {"merge", shard_reports[0], Path("node-b/report.json"), "--out", Path("bad")});
+  ProcessResult mixed =
+      RunPolyarch({"merge", shard_reports[0], Path("node-b/report.json"), "--out", Path("bad")});
   EXPECT_EQ(mixed.exit_code, 2);
   EXPECT_THAT(mixed.err.Text(), HasSubstr("node-b/report.json"));
   EXPECT_FALSE(PathExists(Path("bad")));
@@ -184,6 +185,36 @@ TEST_F(FleetIntegrationTest, ShardsMergeToTheUnshardedRunAndTheFleetShowsTheBrok
   ASSERT_TRUE(html.ok());
   EXPECT_THAT(*html, HasSubstr("node-c"));
   EXPECT_THAT(*html, HasSubstr("layers.runc.binary"));
+}
+
+// A restart scenario serves every layer and arch of its daemon with one event: it must not be
+// cut. Two shards of the containerd restart scenarios over two arches: each scenario's cases
+// are all in one shard, together the shards hold every scenario, and they merge.
+TEST_F(FleetIntegrationTest, ARestartScenarioStaysWholeInOneShard) {
+  std::map<std::string, std::set<std::string>> shards_of;  // scenario -> shards holding it
+  std::map<std::string, size_t> cases_of;
+  for (int i = 1; i <= 2; ++i) {
+    const std::string node = "r" + std::to_string(i);
+    ProcessResult r =
+        RunPolyarch({"--state-dir", Path("s-" + node), "run", "--suite", "restart", "--layer",
+                     "containerd", "--arch", "amd64,s390x", "--shard", std::to_string(i) + "/2",
+                     "--node", node, "--report-dir", Path(node), "--strict", "--no-color"},
+                    std::chrono::seconds(600));
+    ASSERT_EQ(r.exit_code, 0) << r.out.Text() << r.err.Text();
+    json report = ReadFleetJson(Path(node + "/report.json"));
+    for (const auto& c : report["cases"]) {
+      EXPECT_EQ(c["status"], "pass") << c.dump();
+      shards_of[c["name"]].insert(node);
+      ++cases_of[c["name"]];
+    }
+  }
+  EXPECT_EQ(shards_of.size(), 2u) << "containerd has two restart scenarios";
+  for (const auto& [scenario, shards] : shards_of) {
+    EXPECT_EQ(shards.size(), 1u) << scenario << " was cut between shards";
+    EXPECT_EQ(cases_of[scenario], 2u) << scenario << ": one case per arch";
+  }
+  ProcessResult m = RunPolyarch({"merge", Path("r1"), Path("r2"), "--out", Path("restart-merged")});
+  EXPECT_EQ(m.exit_code, 0) << m.out.Text() << m.err.Text();
 }
 
 }  // namespace

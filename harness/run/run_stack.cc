@@ -253,8 +253,9 @@ std::vector<RestartScenario> RunStack::RestartScenarios() {
     }
     return refs;
   };
-  // A daemon that is not polyarch's, or did not start (its layers say why).
-  auto target_for = [](auto* daemon, bool external, const std::string& name) {
+  // A daemon that is not polyarch's, or did not start (with the reason its layers give).
+  auto target_for = [](auto* daemon, bool external, const std::string& name,
+                       const std::vector<RestartLayerRef>& refs) {
     RestartTarget t;
     t.daemon = name;
     if (external) {
@@ -264,12 +265,18 @@ std::vector<RestartScenario> RunStack::RestartScenarios() {
       t.restart = [daemon] { return daemon->Restart(); };
     } else {
       t.unavailable = name + " did not start";
+      for (const auto& r : refs) {
+        if (!r.unavailable.empty()) {
+          t.unavailable = r.unavailable;
+          break;
+        }
+      }
     }
     return t;
   };
   std::vector<RestartScenario> out;
   if (auto docker = layers_of("docker"); !docker.empty()) {
-    RestartTarget t = target_for(dockerd_.get(), external_dockerd_, "dockerd");
+    RestartTarget t = target_for(dockerd_.get(), external_dockerd_, "dockerd", docker);
     if (dockerd_) {
       DockerdDaemon* d = dockerd_.get();
       t.set_live_restore = [d](bool on) { return d->SetLiveRestore(on); };
@@ -304,12 +311,12 @@ std::vector<RestartScenario> RunStack::RestartScenarios() {
     }
     out.push_back({.name = "podman_service_restart_keeps_containers",
                    .spec_ref = "podman: containers belong to conmon, not to the service",
-                   .target = target_for(found, false, service),
+                   .target = target_for(found, false, service, layers_of("podman", slot->name)),
                    .signal = SIGTERM,
                    .layers = layers_of("podman", slot->name)});
   }
   if (auto containerd = layers_of("containerd"); !containerd.empty()) {
-    RestartTarget t = target_for(containerd_.get(), external_containerd_, "containerd");
+    RestartTarget t = target_for(containerd_.get(), external_containerd_, "containerd", containerd);
     // dockerd runs on this containerd: it must reach it again before the run goes on (its
     // layers' cleanup needs it).
     if (containerd_ && dockerd_) {
