@@ -71,7 +71,8 @@ void AddMergeCommand(CLI::App& app, const GlobalOptions& /*global*/, int& exit_c
     PA_ASSIGN_OR_RETURN(nlohmann::json fleet, BuildFleetReport(reports));
     PA_RETURN_IF_ERROR(MakeDirs(o->out));
     for (const auto& [file, text] :
-         {std::pair{"fleet.json", fleet.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"},
+         {std::pair{"fleet.json",
+                    fleet.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"},
           std::pair{"fleet.html", FormatFleetHtml(fleet)}}) {
       if (Status w = WriteFileAtomic(o->out + "/" + file, text); !w.ok()) {
         std::cerr << "polyarch merge: " << w.message() << "\n";

@@ -64,9 +64,10 @@ std::string Plural(size_t n, const std::string& word) {
 
 Result<MergeMode> ChooseMergeMode(const std::vector<NamedReport>& reports) {
   if (reports.size() < 2) {
-    return InvalidArgument("merge needs at least two reports (shards of one plan, or the same "
-                           "plan's runs on several hosts), got " +
-                           std::to_string(reports.size()));
+    return InvalidArgument(
+        "merge needs at least two reports (shards of one plan, or the same "
+        "plan's runs on several hosts), got " +
+        std::to_string(reports.size()));
   }
   const NamedReport* shard = nullptr;
   const NamedReport* whole = nullptr;
@@ -103,8 +104,8 @@ Result<RunReport> MergeShards(const std::vector<NamedReport>& shards, const std:
     }
     int index = IntAt(s.report.context, {"polyarch", "shard", "index"});
     if (index < 1 || index > count) {
-      return InvalidArgument(s.file + ": shard index " + std::to_string(index) +
-                             " is outside 1.." + std::to_string(count));
+      return InvalidArgument(s.file + ": shard index " + std::to_string(index) + " is outside 1.." +
+                             std::to_string(count));
     }
     auto [it, fresh] = by_index.emplace(index, &s);
     if (!fresh) {
@@ -167,12 +168,14 @@ Result<RunReport> MergeShards(const std::vector<NamedReport>& shards, const std:
       cleanup_shards.push_back({{"shard", ShardName(r)}, {"cleanup", *cl}});
       if (const json* p = Find(*cl, {"problems"}); p != nullptr && p->is_array()) {
         for (const auto& x : *p) {
-          if (x.is_string()) cleanup_problems.push_back("shard " + ShardName(r) + ": " + x.get<std::string>());
+          if (x.is_string())
+            cleanup_problems.push_back("shard " + ShardName(r) + ": " + x.get<std::string>());
         }
       }
     }
     std::set<std::string> here;
-    if (const json* u = Find(r.sections, {"expectations", "unused"}); u != nullptr && u->is_array()) {
+    if (const json* u = Find(r.sections, {"expectations", "unused"});
+        u != nullptr && u->is_array()) {
       for (const auto& e : *u) {
         std::string source = StringAt(e, {"source"});
         here.insert(source);
@@ -209,8 +212,8 @@ Result<RunReport> MergeShards(const std::vector<NamedReport>& shards, const std:
     std::string cases = StringAt(unused_entries[source], {"cases"});
     unused_described.push_back(source + (cases.empty() ? "" : " (" + cases + ")"));
   }
-  json expectations = one.sections.contains("expectations") ? one.sections["expectations"]
-                                                             : json::object();
+  json expectations =
+      one.sections.contains("expectations") ? one.sections["expectations"] : json::object();
   expectations["unused"] = unused_list;
   OutcomeInputs in;
   in.summary = Summarize(out.cases);
@@ -233,9 +236,8 @@ Result<RunReport> MergeShards(const std::vector<NamedReport>& shards, const std:
   out.exit_code = outcome.code;
   out.exit_reasons = outcome.reasons;
   out.sections["warnings"] = outcome.warnings;
-  out.sections["cleanup"] = {{"ok", cleanup_problems.empty()},
-                             {"problems", cleanup_problems},
-                             {"shards", cleanup_shards}};
+  out.sections["cleanup"] = {
+      {"ok", cleanup_problems.empty()}, {"problems", cleanup_problems}, {"shards", cleanup_shards}};
   const std::string native = StringAt(out.context, {"host", "machine"}) == "x86_64" ? "amd64" : "";
   json crossarch = CrossArchTimings(out.cases, native);
   if (!crossarch.empty()) out.sections["crossarch"] = crossarch;
@@ -252,9 +254,9 @@ namespace {
 // Context fields a fleet compares: the basics every reporter shows, less what names a host or
 // a run (those differ by design).
 std::map<std::string, std::string> ComparableContext(const json& context) {
-  static const std::set<std::string> identity = {
-      "host.node", "host.hostname", "host.machine_id", "polyarch.command_line",
-      "polyarch.plan_fingerprint"};
+  static const std::set<std::string> identity = {"host.node", "host.hostname", "host.machine_id",
+                                                 "polyarch.command_line",
+                                                 "polyarch.plan_fingerprint"};
   std::map<std::string, std::string> out;
   for (auto& [label, value] : ContextBasics(context)) {
     if (identity.count(label) == 0) out[label] = value;
@@ -349,9 +351,9 @@ Result<json> BuildFleetReport(const std::vector<NamedReport>& reports) {
     }
     for (auto& [layer, per_arch] : cells.items()) {
       for (auto& [arch, cell] : per_arch.items()) {
-        cell["verdict"] = cell["fail"].get<int>() > 0 ? "fail"
+        cell["verdict"] = cell["fail"].get<int>() > 0                              ? "fail"
                           : cell["pass"].get<int>() + cell["other"].get<int>() > 0 ? "pass"
-                                                                                    : "skip";
+                                                                                   : "skip";
       }
     }
     matrix[host] = cells;
@@ -382,9 +384,10 @@ Result<json> BuildFleetReport(const std::vector<NamedReport>& reports) {
     for (const auto& row : *rows) {
       const json* rate = Find(row, {"starts_per_s"});
       const json* k = Find(row, {"concurrency"});
-      if (rate == nullptr || !rate->is_number() || k == nullptr || !k->is_number_integer()) continue;
-      std::string key = StringAt(row, {"layer"}) + " " + StringAt(row, {"arch"}) + " K=" +
-                        std::to_string(k->get<int>());
+      if (rate == nullptr || !rate->is_number() || k == nullptr || !k->is_number_integer())
+        continue;
+      std::string key = StringAt(row, {"layer"}) + " " + StringAt(row, {"arch"}) +
+                        " K=" + std::to_string(k->get<int>());
       rates[key][host].push_back(rate->get<double>());
     }
   }
@@ -427,7 +430,8 @@ Result<json> BuildFleetReport(const std::vector<NamedReport>& reports) {
 
   json warnings = json::array();
   if (fingerprints.size() > 1) {
-    warnings.push_back("the hosts ran different plans (" + Plural(fingerprints.size(), "fingerprint") +
+    warnings.push_back("the hosts ran different plans (" +
+                       Plural(fingerprints.size(), "fingerprint") +
                        "): cases one host planned and another did not show as missing");
   }
   return json{{"kind", "polyarch.fleet"},
@@ -469,14 +473,16 @@ std::string FormatFleetConsole(const json& fleet, bool color) {
       break;
     }
     out << "  " << d["id"].get<std::string>() << ":";
-    for (auto& [host, status] : d["status"].items()) out << " " << host << "=" << status.get<std::string>();
+    for (auto& [host, status] : d["status"].items())
+      out << " " << host << "=" << status.get<std::string>();
     out << "\n";
   }
   for (const auto& c : fleet["context_differences"]) {
     out << "context differs: " << c["field"].get<std::string>()
         << (c["lines_up_with_failures"].get<bool>() ? " (lines up with the failures)" : "") << ":";
     for (auto& [host, value] : c["values"].items()) {
-      out << " " << host << "=" << (value.get<std::string>().empty() ? "-" : value.get<std::string>());
+      out << " " << host << "="
+          << (value.get<std::string>().empty() ? "-" : value.get<std::string>());
     }
     out << "\n";
   }
@@ -497,7 +503,8 @@ std::string FormatFleetHtml(const json& fleet) {
   h << "<h1>polyarch fleet: " << hosts.size() << " hosts</h1>\n<p>exit code "
     << fleet["exit_code"].get<int>() << "; " << fleet["differing_cases"].size()
     << " cases differ between hosts</p>\n";
-  for (const auto& w : fleet["warnings"]) h << "<p class=\"missing\">" << e(w.get<std::string>()) << "</p>\n";
+  for (const auto& w : fleet["warnings"])
+    h << "<p class=\"missing\">" << e(w.get<std::string>()) << "</p>\n";
   h << "<h2>Hosts</h2><table><tr><th>host</th><th>verdict</th><th>pass</th><th>failed</th>"
        "<th>skipped</th><th>total</th><th>exit</th><th>run</th></tr>\n";
   for (const auto& x : hosts) {
@@ -519,7 +526,8 @@ std::string FormatFleetHtml(const json& fleet) {
       const std::string layer = l.get<std::string>();
       h << "<tr><td>" << e(host) << "</td><td>" << e(layer) << "</td>";
       for (const auto& a : fleet["arches"]) {
-        const json* cell = Find(fleet["matrix"], {host.c_str(), layer.c_str(), a.get_ref<const std::string&>().c_str()});
+        const json* cell = Find(fleet["matrix"], {host.c_str(), layer.c_str(),
+                                                  a.get_ref<const std::string&>().c_str()});
         if (cell == nullptr) {
           h << "<td class=\"missing\">-</td>";
           continue;
@@ -563,14 +571,18 @@ std::string FormatFleetHtml(const json& fleet) {
     for (const auto& x : hosts) {
       const std::string host = x["node"].get<std::string>();
       std::string st = d["status"].value(host, std::string("missing"));
-      std::string cls = st == "pass" || st == "xfail" ? "pass" : st == "skip" ? "skip" : st == "missing" ? "missing" : "fail";
+      std::string cls = st == "pass" || st == "xfail" ? "pass"
+                        : st == "skip"                ? "skip"
+                        : st == "missing"             ? "missing"
+                                                      : "fail";
       h << "<td class=\"" << cls << "\" title=\"" << e(d["reason"].value(host, std::string()))
         << "\">" << e(st) << "</td>";
     }
     h << "</tr>\n";
   }
   h << "</table>\n<h2>Throughput (starts per second)</h2>";
-  if (fleet["throughput"].empty()) h << "<p>no throughput in these runs</p>";
+  if (fleet["throughput"].empty())
+    h << "<p>no throughput in these runs</p>";
   else {
     h << "<table><tr><th>layer arch K</th>";
     for (const auto& x : hosts) h << "<th>" << e(x["node"].get<std::string>()) << "</th>";
@@ -578,7 +590,8 @@ std::string FormatFleetHtml(const json& fleet) {
     for (const auto& row : fleet["throughput"]) {
       h << "<tr><td>" << e(row["group"].get<std::string>()) << "</td>";
       for (const auto& x : hosts) {
-        const json* v = Find(row["starts_per_s"], {x["node"].get_ref<const std::string&>().c_str()});
+        const json* v =
+            Find(row["starts_per_s"], {x["node"].get_ref<const std::string&>().c_str()});
         h << "<td>" << (v != nullptr ? StringPrintf("%.1f", v->get<double>()) : std::string("-"))
           << "</td>";
       }

@@ -34,23 +34,24 @@ NamedReport Shard(int index, int count, std::vector<CaseResult> cases,
   r.report.complete = true;
   r.report.sections["cleanup"] = {{"ok", true}, {"problems", json::array()}};
   r.report.sections["expectations"] = {
-      {"unused", {{{"source", "x.json#0"}, {"cases", "*/a"}}, {{"source", "x.json#1"}, {"cases", "*/b"}}}}};
+      {"unused",
+       {{{"source", "x.json#0"}, {"cases", "*/a"}}, {{"source", "x.json#1"}, {"cases", "*/b"}}}}};
   return r;
 }
 
 TEST(MergeTest, ShardsBecomeOneReportWithTheUnionOfCases) {
   std::vector<NamedReport> shards = {
       Shard(2, 3, {Case("runc", "amd64", "b"), Case("crun", "s390x", "c", CaseStatus::kFail, "x")}),
-      Shard(1, 3, {Case("runc", "amd64", "a")}),
-      Shard(3, 3, {Case("runc", "s390x", "a")})};
+      Shard(1, 3, {Case("runc", "amd64", "a")}), Shard(3, 3, {Case("runc", "s390x", "a")})};
   // shard 3 used entry #0: it is not unused over the union.
-  shards[2].report.sections["expectations"]["unused"] = {{{"source", "x.json#1"}, {"cases", "*/b"}}};
+  shards[2].report.sections["expectations"]["unused"] = {
+      {{"source", "x.json#1"}, {"cases", "*/b"}}};
   ASSERT_EQ(*ChooseMergeMode(shards), MergeMode::kShards);
   auto merged = MergeShards(shards, "/out");
   ASSERT_TRUE(merged.ok()) << merged.status().message();
   ASSERT_EQ(merged->cases.size(), 4u);
   EXPECT_EQ(merged->cases[0].Id(), "lifecycle/crun/s390x/c");  // in id order
-  EXPECT_EQ(merged->exit_code, 1);                            // the failed case, decided again
+  EXPECT_EQ(merged->exit_code, 1);                             // the failed case, decided again
   EXPECT_TRUE(merged->complete);
   EXPECT_FALSE(merged->context["polyarch"].contains("shard"));
   EXPECT_EQ(merged->context["polyarch"]["plan_fingerprint"], "f00d");
@@ -99,7 +100,8 @@ TEST(MergeTest, MissingDuplicatedAndForeignShardsAreErrorsNamingTheFile) {
   EXPECT_NE(m.find("another plan"), std::string::npos) << m;
   m = message({Shard(1, 2, {}), Shard(2, 3, {})});
   EXPECT_NE(m.find("shard2/report.json"), std::string::npos) << m;
-  m = message({Shard(1, 2, {Case("runc", "amd64", "a")}), Shard(2, 2, {Case("runc", "amd64", "a")})});
+  m = message(
+      {Shard(1, 2, {Case("runc", "amd64", "a")}), Shard(2, 2, {Case("runc", "amd64", "a")})});
   EXPECT_NE(m.find("overlap"), std::string::npos) << m;
   NamedReport whole = Shard(1, 2, {});
   whole.report.context["polyarch"].erase("shard");

@@ -68,8 +68,7 @@ TEST(ShardTest, ByHashEveryUnitOnceAndStableUnderOrderAndNeighbours) {
   // Pinned: a change of the hash would move cases between runners of one plan that run
   // different polyarch builds.
   EXPECT_EQ(AssignShards({"throughput"}, 3, {}).at("throughput"), 1);
-  EXPECT_EQ(AssignShards({"spec/runc/amd64/rule_0"}, 7, {}).at("spec/runc/amd64/rule_0"),
-            6);
+  EXPECT_EQ(AssignShards({"spec/runc/amd64/rule_0"}, 7, {}).at("spec/runc/amd64/rule_0"), 6);
   EXPECT_EQ(ShardLoads(a, 3, {}), (std::vector<double>{0, 0, 0}));
 }
 
@@ -78,7 +77,8 @@ TEST(ShardTest, WeightsBalanceTheSlowestShardNearTheMean) {
   std::map<std::string, double> w;
   // Skewed durations: a few heavy units (the restart scenario, throughput), many light ones,
   // some unknown to the weights (they weigh the median).
-  for (int i = 0; i < 280; ++i) w["spec/runc/amd64/rule_" + std::to_string(i)] = 0.2 + (i % 17) * 0.3;
+  for (int i = 0; i < 280; ++i)
+    w["spec/runc/amd64/rule_" + std::to_string(i)] = 0.2 + (i % 17) * 0.3;
   w["restart/containerd_sigterm_keeps_containers"] = 40;
   w["throughput"] = 60;
   for (int n : {2, 3, 4, 7}) {
