@@ -7,13 +7,18 @@
 #   - nothing else at install time; the builds then keep ccache's compiler cache in
 #     /var/cache/polyarch/ccache (CMakeLists.txt, POLYARCH_CCACHE_DIR);
 #   - foreign-architecture busybox-static .debs fetched into $POLYARCH_CACHE/debs through a
-#     private apt state (the host's dpkg architectures and apt lists are not modified).
+#     private apt state (the host's dpkg architectures and apt lists are not modified);
+#   - Debian's python3-kubernetes $K8S_API_DEB_VERSION unpacked (not installed) into
+#     $POLYARCH_CACHE/k8s-api/: the Kubernetes API schema the manifests' test reads offline
+#     (deploy/tests/validate_manifests.py).
 # Daemons are never started by package installation: a temporary policy-rc.d blocks it when
 # the host has none, because a system dockerd would create the default 172.17/16 bridge.
 set -euo pipefail
 
 CACHE=${POLYARCH_CACHE:-/var/cache/polyarch}
 FOREIGN_ARCHES=(armhf arm64 mipsel mips64el ppc64el s390x)
+# Pinned: deploy/tests/validate_manifests.py names the same version (Kubernetes API 1.22).
+K8S_API_DEB_VERSION=22.6.0-2
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -36,8 +41,10 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # the stack under test
   qemu-user-static runc crun containerd docker.io podman busybox-static
-  # report validation in tests
-  python3 python3-jsonschema python3-lxml
+  # report validation in tests; the Kubernetes manifests' schema test (deploy/tests)
+  python3 python3-jsonschema python3-lxml python3-yaml
+  # the deployment image (deploy/image/build.sh bootstraps its root file system)
+  mmdebstrap
   # cross compilers for the probe
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu gcc-mipsel-linux-gnu gcc-mips-linux-gnu
   gcc-mips64el-linux-gnuabi64 gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
@@ -95,4 +102,19 @@ if ! compgen -G "$CACHE/debs/busybox-static_*_amd64.deb" >/dev/null; then
   (cd "$CACHE/debs" && apt-get -o APT::Sandbox::User=root download -qq busybox-static)
 fi
 log "busybox .debs in $CACHE/debs: $(ls "$CACHE/debs" | tr '\n' ' ')"
+
+# The Kubernetes API schema for the manifests' test: Debian's Kubernetes API client, whose
+# generated model classes state every field's name, type and whether it is required. Only
+# unpacked, so none of its run-time dependencies is installed.
+k8s_dir=$CACHE/k8s-api/python3-kubernetes_$K8S_API_DEB_VERSION
+if [[ ! -d $k8s_dir/usr/lib/python3/dist-packages/kubernetes/client/models ]]; then
+  log "unpacking python3-kubernetes $K8S_API_DEB_VERSION into $k8s_dir"
+  k8s_tmp=$(mktemp -d "$CACHE/k8s-api.XXXXXX")
+  (cd "$k8s_tmp" && apt-get -o APT::Sandbox::User=root download -qq "python3-kubernetes=$K8S_API_DEB_VERSION")
+  mkdir -p "$CACHE/k8s-api"
+  rm -rf "$k8s_dir.part"
+  dpkg-deb -x "$k8s_tmp"/python3-kubernetes_*.deb "$k8s_dir.part"
+  mv "$k8s_dir.part" "$k8s_dir"
+  rm -rf "$k8s_tmp"
+fi
 log "done"
