@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "binfmt/arch.h"
 #include "harness/core/exit_code.h"
 #include "harness/report/text.h"
 #include "harness/report/views.h"
@@ -238,7 +239,12 @@ Result<RunReport> MergeShards(const std::vector<NamedReport>& shards, const std:
   out.sections["warnings"] = outcome.warnings;
   out.sections["cleanup"] = {
       {"ok", cleanup_problems.empty()}, {"problems", cleanup_problems}, {"shards", cleanup_shards}};
-  const std::string native = StringAt(out.context, {"host", "machine"}) == "x86_64" ? "amd64" : "";
+  // The shards' hosts share an arch (one plan); its native cases may be in any shard.
+  std::string native;
+  const std::string machine = StringAt(out.context, {"host", "machine"});
+  for (const ArchInfo& a : AllArches()) {
+    if (a.uname_machine == machine) native = std::string(a.name);
+  }
   json crossarch = CrossArchTimings(out.cases, native);
   if (!crossarch.empty()) out.sections["crossarch"] = crossarch;
   out.sections["paths"] = {{"report_json", out_dir + "/report.json"},
