@@ -468,8 +468,9 @@ std::string FormatFleetConsole(const json& fleet, bool color) {
     out << "  " << PadRight(h["node"].get<std::string>(), 24) << " "
         << paint(PadRight(verdict, 10), verdict == "pass" ? "32" : "31") << " "
         << s["pass"].get<int>() << " pass, " << s["fail"].get<int>() + s["error"].get<int>()
-        << " failed, " << s["skip"].get<int>() << " skipped of " << s["total"].get<int>()
-        << " (exit " << h["exit_code"].get<int>() << ")\n";
+        << " failed, " << s["skip"].get<int>() << " skipped, " << s["xfail"].get<int>()
+        << " known deviations of " << s["total"].get<int>() << " (exit "
+        << h["exit_code"].get<int>() << ")\n";
   }
   size_t shown = 0;
   for (const auto& d : fleet["differing_cases"]) {
