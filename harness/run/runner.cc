@@ -108,7 +108,7 @@ class Run {
     return it != shard_of_.end() && it->second == plan_.shard_index;
   }
   // Cuts the plan into units, records the plan's fingerprint (and the shard) in the context
-  // and, for a shard, keeps only its own items; false when the weights cannot be read.
+  // and, for a shard, keeps only its own items; an error when the weights cannot be read.
   Status ApplyShard(std::vector<Item>* items);
   // The fault suite brings its own daemons and layers: a run of it alone needs none of the
   // run's, only the native image.
