@@ -1,8 +1,14 @@
 #include "suites/suite.h"
 
+#include <sys/syscall.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "harness/core/fs.h"
 
 namespace polyarch {
 namespace {
@@ -278,6 +284,26 @@ CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const A
   result.duration_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
   return result;
+}
+
+double WaitPidAsleep(int pid, std::chrono::milliseconds max) {
+  if (pid <= 0) return -1;
+  // Only the probe is watched; under an emulator its command line starts with the interpreter.
+  auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline", 4096);
+  if (!cmdline.ok() || cmdline->find("/probe") == std::string::npos) return -1;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+  for (const auto deadline = start + max;;) {
+    auto text = ReadFile(path, 256);
+    if (!text.ok()) return -1;
+    const long nr = std::strtol(text->c_str(), nullptr, 10);
+    if (nr == SYS_nanosleep || nr == SYS_clock_nanosleep) {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+          .count();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace polyarch

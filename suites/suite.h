@@ -168,6 +168,13 @@ std::string MissingNeed(const CaseDef& c, const Capabilities& caps, bool has_bus
 CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const ArchInfo& arch,
                    const SuiteEnv& env, int repeat = 0);
 
+// Waits until host process `pid`, a probe, sleeps in nanosleep, i.e. has installed its
+// SIGTERM handler: as its pid namespace's init, a SIGTERM that came before would be dropped
+// by the kernel (an emulated probe under load is still starting well after start returned).
+// Read from the process's current syscall, for at most `max`. Returns the milliseconds waited,
+// or -1 when it was not seen asleep (not a probe, no syscall file, or the deadline).
+double WaitPidAsleep(int pid, std::chrono::milliseconds max);
+
 }  // namespace polyarch
 
 #endif  // POLYARCH_SUITES_SUITE_H_

@@ -72,31 +72,15 @@ long CpuTicks(int pid) {
 // recorded as `probe_asleep_ms`; where the layer reports no pid or the kernel shows no
 // syscall, 100 ms instead.
 void WaitProbeAsleep(CaseContext& ctx, const std::string& id) {
-  const auto start = std::chrono::steady_clock::now();
   int pid = 0;
   if (ctx.driver().capabilities().state_pid) {
     StateResult s = ctx.driver().State(id);  // a poll, not a step of the case
     if (s.ok()) pid = s.pid;
   }
-  // Only the probe is watched (the pid is the layer's answer); under an emulator its command
-  // line starts with the interpreter.
-  if (pid > 0) {
-    auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline", 4096);
-    if (!cmdline.ok() || cmdline->find("/probe") == std::string::npos) pid = 0;
-  }
-  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
-  for (const auto deadline = start + seconds(10); pid > 0;) {
-    auto text = ReadFile(path, 256);
-    if (!text.ok()) break;
-    const long nr = std::strtol(text->c_str(), nullptr, 10);
-    if (nr == SYS_nanosleep || nr == SYS_clock_nanosleep) {
-      ctx.Metric("probe_asleep_ms",
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
-      return;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return;
-    std::this_thread::sleep_for(milliseconds(5));
+  const double waited = WaitPidAsleep(pid, seconds(10));
+  if (waited >= 0) {
+    ctx.Metric("probe_asleep_ms", waited);
+    return;
   }
   std::this_thread::sleep_for(milliseconds(100));
 }

@@ -127,8 +127,16 @@ void StartContainers(const RestartConfig& c, const RestartScenario& sc, Cell& ce
       std::this_thread::sleep_for(milliseconds(10));
       problem = NotTheContainer(c, *id, st.pid);
     }
-    return ctx.Expect(problem.empty(), "the pid the layer reports, " + std::to_string(st.pid) +
-                                           ", is not the container's process: " + problem);
+    if (!ctx.Expect(problem.empty(), "the pid the layer reports, " + std::to_string(st.pid) +
+                                         ", is not the container's process: " + problem)) {
+      return false;
+    }
+    // The event signals it (dockerd's shutdown, a kill after the restart): not before the
+    // probe has its SIGTERM handler, which a pid namespace's init needs for the signal to
+    // arrive at all.
+    const double asleep = WaitPidAsleep(st.pid, milliseconds(10000));
+    if (asleep >= 0) ctx.Metric("probe_asleep_ms_" + tag, asleep);
+    return true;
   };
   if (!start("a", &cell.a, &cell.pid_a)) return;
   if (sc.containers_survive && !start("b", &cell.b, &cell.pid_b)) return;
