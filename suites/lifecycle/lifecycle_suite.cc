@@ -1,7 +1,6 @@
 #include "suites/lifecycle/lifecycle_suite.h"
 
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
