@@ -45,6 +45,8 @@ static const char kUsage[] =
     "                           (sleep and spin exit 143 on SIGTERM, even as PID 1)\n"
     "  echo-args ARGS...        print each argument on its own line\n"
     "  write-file PATH [TEXT]   write TEXT (default 'polyarch-probe') and a newline, fsync\n"
+    "  hook PATH                as an OCI hook: read stdin (the state) to its end, write\n"
+    "                           'polyarch-hook', a newline and the state to PATH, fsync\n"
     "  cat PATH                 copy the file to stdout\n"
     "  env NAME                 print $NAME; exit 1 if it is not set\n"
     "  mark PATH                write its own pid (as seen inside) to PATH, print 'ready',\n"
@@ -578,6 +580,36 @@ static int CmdWriteFile(int argc, char** argv) {
   // fsync so a marker written just before the container is killed survives on disk.
   if (fsync(fd) != 0) return Fail("write-file: fsync", path);
   if (close(fd) != 0) return Fail("write-file: close", path);
+  return kExitOk;
+}
+
+// A hook is given the container's state on stdin, and a runtime may fail the hook when it
+// cannot write all of it (crun does: its write gets EPIPE if the hook has already exited), so
+// the hook reads it to its end before it writes anything. The state, up to 64 KiB, follows a
+// fixed first line in PATH: the mark is there even when a runtime gives no state.
+static int CmdHook(int argc, char** argv) {
+  if (argc != 3) return UsageError("usage: probe hook PATH");
+  const char* path = argv[2];
+  static char state[65536];
+  size_t len = 0;
+  for (;;) {
+    char buf[4096];
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // a read error ends the state as its end does
+    size_t keep = (size_t)n;
+    if (keep > sizeof state - len) keep = sizeof state - len;
+    memcpy(state + len, buf, keep);
+    len += keep;
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail("hook: open", path);
+  static const char kFirst[] = "polyarch-hook\n";
+  if (!WriteAll(fd, kFirst, sizeof kFirst - 1) || !WriteAll(fd, state, len)) {
+    return Fail("hook: write", path);
+  }
+  if (fsync(fd) != 0) return Fail("hook: fsync", path);
+  if (close(fd) != 0) return Fail("hook: close", path);
   return kExitOk;
 }
 
@@ -1314,6 +1346,7 @@ int main(int argc, char** argv) {
   if (strcmp(cmd, "spin") == 0) return CmdSpin(argc);
   if (strcmp(cmd, "echo-args") == 0) return CmdEchoArgs(argc, argv);
   if (strcmp(cmd, "write-file") == 0) return CmdWriteFile(argc, argv);
+  if (strcmp(cmd, "hook") == 0) return CmdHook(argc, argv);
   if (strcmp(cmd, "cat") == 0) return CmdCat(argc, argv);
   if (strcmp(cmd, "env") == 0) return CmdEnv(argc, argv);
   if (strcmp(cmd, "mark") == 0) return CmdMark(argc, argv);

@@ -609,8 +609,10 @@ std::vector<SpecConfig> MakeConfigs() {
                                              {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"},
                                              std::nullopt});
                  }
+                 // It reads the state to its end first (`probe hook`): a hook that exits
+                 // before the runtime has written it may be failed by the runtime.
                  s.hooks["startContainer"].push_back(
-                     {"/probe", {"probe", "write-file", kStartContainerMark}, {}, std::nullopt});
+                     {"/probe", {"probe", "hook", kStartContainerMark}, {}, std::nullopt});
                  // What the hooks read as the state must carry them.
                  if (Can(caps, kSetAnnotations)) s.annotations = CheckAnnotations();
                  return s;
