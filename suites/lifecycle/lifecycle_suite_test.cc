@@ -138,5 +138,68 @@ TEST(LifecycleSuiteTest, AStackThatStopsAnsweringAbortsTheCase) {
   }
 }
 
+// runc on cgroup v1 may give up on a freezer that stays FREEZING ("unable to freeze") and
+// leave the container running: pause is tried again while the state says running, each try a
+// step, and a pause that never works fails the case saying how often it was tried.
+class FreezeFails : public FakeDriver {
+ public:
+  FreezeFails(std::shared_ptr<FakeStack> stack, int failures)
+      : FakeDriver(std::move(stack)), failures_(failures) {}
+  StepResult Pause(const std::string& id) override {
+    if (failures_ == 0) return FakeDriver::Pause(id);
+    --failures_;
+    StepResult r;
+    r.status = Internal("unable to freeze");
+    r.operation = "runc pause";
+    return r;
+  }
+
+ private:
+  int failures_;
+};
+
+CaseResult RunPauseCase(FakeDriver& d) {
+  SuiteEnv env;
+  env.run_prefix = "pa-test-";
+  env.step_timeout = std::chrono::seconds(5);
+  LifecycleSuite suite;
+  for (const CaseDef& c : suite.Cases()) {
+    if (c.name == "pause_freezes_and_resume_thaws") {
+      return RunCase(suite, c, d, **LookupArch("s390x"), env);
+    }
+  }
+  ADD_FAILURE() << "no pause case";
+  return {};
+}
+
+int PauseSteps(const CaseResult& r) {
+  int n = 0;
+  for (const StepRecord& s : r.steps) n += s.verb == "pause" ? 1 : 0;
+  return n;
+}
+
+TEST(LifecycleSuiteTest, APauseThatNeverFreezesFailsAfterThreeAttempts) {
+  auto stack = std::make_shared<FakeStack>();
+  FreezeFails d(stack, 1000);
+  CaseResult r = RunPauseCase(d);
+  EXPECT_EQ(r.status, CaseStatus::kFail);
+  EXPECT_NE(r.reason.find("pause (3 attempts) failed: unable to freeze"), std::string::npos)
+      << r.reason;
+  EXPECT_EQ(r.metrics["pause_attempts"], 3);
+  EXPECT_EQ(PauseSteps(r), 3);
+  EXPECT_TRUE(stack->boxes.empty());
+}
+
+TEST(LifecycleSuiteTest, APauseThatFreezesOnItsSecondAttemptGoesOn) {
+  auto stack = std::make_shared<FakeStack>();
+  FreezeFails d(stack, 1);
+  CaseResult r = RunPauseCase(d);
+  // The fake has no kernel process to count CPU ticks of: the case ends there, past pause.
+  EXPECT_EQ(r.metrics["pause_attempts"], 2);
+  EXPECT_EQ(PauseSteps(r), 2);
+  EXPECT_EQ(r.reason.find("pause failed"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.find("attempts"), std::string::npos) << r.reason;
+}
+
 }  // namespace
 }  // namespace polyarch
