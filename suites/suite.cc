@@ -288,12 +288,24 @@ CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const A
 
 double WaitPidAsleep(int pid, std::chrono::milliseconds max) {
   if (pid <= 0) return -1;
-  // Only the probe is watched; under an emulator its command line starts with the interpreter.
-  auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline", 4096);
-  if (!cmdline.ok() || cmdline->find("/probe") == std::string::npos) return -1;
   const auto start = std::chrono::steady_clock::now();
-  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const std::string path = proc + "/syscall";
+  bool probe = false;
   for (const auto deadline = start + max;;) {
+    // Only the probe is watched; under an emulator its command line starts with the
+    // interpreter. Start may return before the runtime's init has exec'd it (the pid is
+    // still `runc init`): that is waited through, not taken for another program.
+    if (!probe) {
+      auto cmdline = ReadFile(proc + "/cmdline", 4096);
+      if (!cmdline.ok()) return -1;
+      probe = cmdline->find("/probe") != std::string::npos;
+      if (!probe) {
+        if (std::chrono::steady_clock::now() >= deadline) return -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+    }
     auto text = ReadFile(path, 256);
     if (!text.ok()) return -1;
     const long nr = std::strtol(text->c_str(), nullptr, 10);

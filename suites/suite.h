@@ -171,8 +171,10 @@ CaseResult RunCase(const Suite& suite, const CaseDef& c, Driver& driver, const A
 // Waits until host process `pid`, a probe, sleeps in nanosleep, i.e. has installed its
 // SIGTERM handler: as its pid namespace's init, a SIGTERM that came before would be dropped
 // by the kernel (an emulated probe under load is still starting well after start returned).
-// Read from the process's current syscall, for at most `max`. Returns the milliseconds waited,
-// or -1 when it was not seen asleep (not a probe, no syscall file, or the deadline).
+// Read from the process's current syscall, for at most `max`, once its command line is the
+// probe's (a runtime's init may not have exec'd it yet when start returns). Returns the
+// milliseconds waited, or -1 when it was not seen asleep (gone, never the probe, no syscall
+// file, or the deadline).
 double WaitPidAsleep(int pid, std::chrono::milliseconds max);
 
 }  // namespace polyarch

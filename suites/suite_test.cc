@@ -1,5 +1,12 @@
 #include "suites/suite.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -166,6 +173,71 @@ TEST(ExpectNoneTest, JoinsEveryFailureIntoTheReason) {
   });
   EXPECT_EQ(r.status, CaseStatus::kFail);
   EXPECT_EQ(r.reason, "a is wrong; b is missing");
+}
+
+// A child that runs `script` under sh, with $PA_NEXT set to `next`; killed and reaped at the
+// end of the test.
+class Child {
+ public:
+  Child(const std::string& script, const std::string& next) {
+    const std::string env = "PA_NEXT=" + next;  // built before fork: the child only execs
+    char* const envp[] = {const_cast<char*>(env.c_str()), const_cast<char*>("PATH=/usr/bin:/bin"),
+                          nullptr};
+    pid_ = fork();
+    if (pid_ == 0) {
+      execle("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr), envp);
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    Reap();
+  }
+  int pid() const { return pid_; }
+  // Waits for its end; the pid is then no longer its own and is never signalled.
+  int Reap() {
+    const int pid = pid_;
+    if (pid > 0) waitpid(pid, nullptr, 0);
+    pid_ = -1;
+    return pid;
+  }
+
+ private:
+  int pid_ = -1;
+};
+
+// The "probe": sleep(1) under a path ending in /probe, which is all WaitPidAsleep looks for.
+std::string FakeProbe() {
+  const std::string dir = ::testing::TempDir() + "pa-wait-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  std::filesystem::create_symlink("/bin/sleep", dir + "/probe", ec);
+  return dir + "/probe";
+}
+
+TEST(WaitPidAsleepTest, WaitsThroughTheRuntimesInitUntilTheProbeSleeps) {
+  // Another program first (as `runc init` is until it execs the probe), then the probe.
+  const std::string probe = FakeProbe();
+  Child c("sleep 0.3; exec \"$PA_NEXT\" 30", probe);
+  ASSERT_GT(c.pid(), 0);
+  const double waited = WaitPidAsleep(c.pid(), std::chrono::seconds(10));
+  EXPECT_GE(waited, 250) << "seen asleep before the probe ran";
+  EXPECT_LT(waited, 9000);
+  std::filesystem::remove_all(std::filesystem::path(probe).parent_path());
+}
+
+TEST(WaitPidAsleepTest, AProgramThatNeverBecomesTheProbeOrIsGoneIsNotSeenAsleep) {
+  Child other("exec sleep 30", "");
+  ASSERT_GT(other.pid(), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(WaitPidAsleep(other.pid(), std::chrono::milliseconds(300)), -1);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+  Child gone("exit 0", "");
+  ASSERT_GT(gone.pid(), 0);
+  const int gone_pid = gone.Reap();
+  EXPECT_EQ(WaitPidAsleep(gone_pid, std::chrono::seconds(10)), -1);
+  EXPECT_EQ(WaitPidAsleep(0, std::chrono::seconds(10)), -1);
 }
 
 }  // namespace
