@@ -148,6 +148,7 @@ bool Lifecycle(Driver& d, const char* tag, StepTimes* times) {
   s.arch = HostArch();
   s.argv = {"/probe", "exit", "0"};
   s.writable_tmp = false;
+  s.network_sandbox = true;  // as the CLI's `run --network none` it is compared with
   StepResult c = d.Create(s);
   times->create += c.duration_ns / 1e6;
   if (!c.ok()) return false;
@@ -230,6 +231,7 @@ void RunLoop(benchmark::State& state, Layer* layer, const char* tag) {
     s.arch = HostArch();
     s.argv = {"/probe", "exit", "0"};
     s.writable_tmp = false;
+    s.network_sandbox = true;  // as the CLI's `run --network none` it is compared with
     WaitResult w = d->Run(s, std::chrono::seconds(60));
     if (!w.ok() || !w.exited || w.exit_code != 0) {
       state.SkipWithError(("run failed: " + w.status.ToString()).c_str());

@@ -41,6 +41,14 @@ struct ContainerSpec {
   std::vector<std::string> env;   // "K=V", added to the image's PATH
   // Writable scratch space at /tmp inside the container (for probe write-file markers).
   bool writable_tmp = true;
+  // An engine's network sandbox for network "none", as `docker run --network none` makes it
+  // (dockerd's libnetwork adds a prestart hook that runs dockerd's binary again for every
+  // container). Off, the engine is asked for no networking at all (NetworkDisabled): the
+  // runtime still gives the container a new network namespace holding only a loopback, and
+  // a container costs the docker stack a little over half the CPU. The suites leave it off;
+  // the throughput suite and driver_bench turn it on, to time what `docker run` does. The
+  // OCI runtimes and containerd have no such sandbox: there it changes nothing.
+  bool network_sandbox = false;
   // More of the config (the spec suite's): only what the layer declares in
   // Capabilities::settings is honoured; null for the layer's defaults.
   std::shared_ptr<const SpecSettings> settings;

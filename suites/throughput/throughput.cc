@@ -76,6 +76,7 @@ Cycle OneCycle(Driver& d, CyclePath path, const std::string& id, const ArchInfo&
   spec.arch = &arch;
   spec.argv = {"/probe", "exit", "0"};
   spec.writable_tmp = false;
+  spec.network_sandbox = true;  // a start as `docker run --network none` makes it
   if (path == CyclePath::kRun) {
     WaitResult w = Guarded([&] { return d.Run(spec, timeout); });
     c.run = Ms(w.duration_ns);

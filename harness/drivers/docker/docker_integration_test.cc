@@ -186,6 +186,8 @@ class DockerIntegrationTest : public ::testing::Test {
       ASSERT_TRUE(cgroup.ok());
       EXPECT_NE(cgroup->find(":/" + dockerd_->cgroup_parent() + "/"), std::string::npos) << *cgroup;
       EXPECT_EQ(cgroup->find(":/docker/"), std::string::npos) << *cgroup;
+      // Created with networking disabled: the runtime's new namespace, only a loopback.
+      EXPECT_EQ(NotIsolatedFromTheNetwork(pid), "");
     };
     hooks.paused = [&d](const std::string& id) {
       // The engine refuses an exec into a paused container: a failed step, no exit code.
@@ -237,6 +239,23 @@ TEST_F(DockerIntegrationTest, RunLeavesNothingWhicheverWayItEnds) {
   auto d = layer_->NewDriver();
   EXPECT_FALSE(d->capabilities().single_call_run);
   testing::ExpectRunLeavesNothing(*d, **LookupArch("amd64"), Id("run"));
+}
+
+// Both ways of network "none": disabled (the suites') and dockerd's sandbox (throughput's, as
+// `docker run --network none`): a namespace of the container's own with only a loopback.
+TEST_F(DockerIntegrationTest, NetworkNoneEitherWayLeavesOnlyALoopback) {
+  auto d = layer_->NewDriver();
+  for (bool sandbox : {false, true}) {
+    SCOPED_TRACE(sandbox ? "sandbox" : "disabled");
+    ContainerSpec spec =
+        Spec(sandbox ? "net-sandbox" : "net-disabled", "amd64", {"/probe", "sleep", "300"});
+    spec.network_sandbox = sandbox;
+    Run(*d, spec);
+    StateResult s = d->State(spec.id);
+    ASSERT_TRUE(s.ok()) << s.status.ToString();
+    ASSERT_GT(s.pid, 0);
+    EXPECT_EQ(NotIsolatedFromTheNetwork(s.pid), "");
+  }
 }
 
 TEST_F(DockerIntegrationTest, AnExitCodeIsWhatWaitReports) {

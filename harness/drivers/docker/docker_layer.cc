@@ -87,6 +87,9 @@ json DockerCreateBody(const ContainerSpec& spec, const std::string& image_refere
       {"Labels", {{kRunLabel, run_id}}},
       {"HostConfig", host},
   };
+  // Without the sandbox dockerd neither sets up libnetwork's "none" sandbox nor adds its
+  // prestart hook; the network namespace is then the runtime's new, empty one.
+  if (!spec.network_sandbox) body["NetworkDisabled"] = true;
   // An empty Cmd would replace the image's; leave it out instead.
   if (!spec.argv.empty()) body["Cmd"] = spec.argv;
   if (spec.settings) ApplyDockerSettings(*spec.settings, &body);

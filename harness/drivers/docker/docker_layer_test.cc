@@ -236,14 +236,19 @@ TEST_F(DockerLayerTest, CreateAsksForThePlatformTheLabelAndNoNetwork) {
   EXPECT_EQ(body["HostConfig"]["Tmpfs"], json({{"/tmp", "rw,size=16m"}}));
   EXPECT_EQ(body["HostConfig"]["Privileged"], false);
   EXPECT_EQ(body["HostConfig"]["AutoRemove"], false);
+  EXPECT_EQ(body["NetworkDisabled"], true);
 
   ContainerSpec no_tmp = Spec("pa-run-2", "arm");
   no_tmp.writable_tmp = false;
+  no_tmp.network_sandbox = true;
   ASSERT_TRUE(driver->Create(no_tmp).ok());
   creates = engine_.requests("POST", "/v1.41/containers/create");
   ASSERT_EQ(creates.size(), 2u);
   EXPECT_EQ(creates[1].target, "/v1.41/containers/create?name=pa-run-2&platform=linux%2Farm%2Fv7");
   EXPECT_FALSE(creates[1].Json()["HostConfig"].contains("Tmpfs"));
+  // With the engine's sandbox for network "none", as `docker run --network none` asks.
+  EXPECT_FALSE(creates[1].Json().contains("NetworkDisabled"));
+  EXPECT_EQ(creates[1].Json()["HostConfig"]["NetworkMode"], "none");
 }
 
 TEST_F(DockerLayerTest, AConflictingNameIsAFailedStepWithTheEngineMessage) {

@@ -143,6 +143,7 @@ TEST_F(PodmanIntegrationTest, LifecycleOnEveryArchThroughEachRuntime) {
         ASSERT_TRUE(cgroup.ok());
         EXPECT_NE(cgroup->find(":/" + service->cgroup_parent() + "/"), std::string::npos)
             << *cgroup;
+        EXPECT_EQ(NotIsolatedFromTheNetwork(pid), "");
         // The container's monitor runs the service's wrapper, which runs this runtime.
         bool conmon_runs_the_wrapper = false;
         for (pid_t p : ProcessesMentioning(service->dir() + "/runtime")) {
