@@ -63,7 +63,8 @@ class ContainerdDaemon {
 
   // TERM, up to `grace`, KILL; then removes the containers of shims still serving this
   // daemon's address (`runc delete --force`) and the shims, unmounts what is left under dir()
-  // and removes sockets and the pid file. Ok when nothing is left.
+  // and removes sockets and the pid file. Ok when nothing is left. Again on a stopped daemon:
+  // the same removals, for what somebody else's recovery emptied since.
   Status Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
   // A restart, for the restart suite: `signal` (SIGTERM, SIGKILL) to containerd alone, then

@@ -424,8 +424,16 @@ Status DaemonProcess::Cleanup() {
     keep(u);
     if (u.ok()) keep(RemoveTree(d));
   }
-  for (const auto& left : RemoveCgroups(spec_.cgroup_parents)) {
-    keep(FailedPrecondition("cgroup " + left + " could not be removed"));
+  // What still runs under the daemon's cgroup parents is a container of its own that nobody
+  // stopped (seen after dockerd was killed mid-lifecycle and containerd's stop had ended the
+  // shims): it is killed, and the tree removed once the reaper has collected it.
+  for (const auto& cgroup : RemoveCgroups(spec_.cgroup_parents)) {
+    int killed = 0;
+    Status s = RemoveCgroupTreeKillingWhatIsLeft(cgroup, &killed);
+    if (killed > 0) {
+      PA_LOG(kWarning) << spec_.name << ": killed " << killed << " process(es) left in " << cgroup;
+    }
+    if (!s.ok()) keep(FailedPrecondition("cgroup " + cgroup + " could not be removed"));
   }
   return first;
 }
