@@ -57,7 +57,8 @@ class DaemonProcess {
     // RecoverDaemon can remove them, when empty, after a polyarch that could not stop it.
     std::vector<std::string> created_host_dirs;
     // Top-level cgroups (by name, in every hierarchy) the daemon puts its containers under:
-    // removed once the daemon stopped, and by RecoverDaemon.
+    // removed once the daemon stopped (what still runs in them is killed first), and by
+    // RecoverDaemon.
     std::vector<std::string> cgroup_parents;
     Journal* journal = nullptr;  // optional; records the daemon before it starts
     // NAME=VALUE entries added to DaemonEnvironment() (a daemon's private configuration files).
